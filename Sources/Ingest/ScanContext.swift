@@ -1,0 +1,153 @@
+import EmoCFG
+import Foundation
+
+/// What an adapter sees while it scans one source: the root, file helpers, and a place to report
+/// problems with the file and line they concern.
+public final class ScanContext {
+    public let sourceName: String
+    public let root: URL
+    public private(set) var problems: [IngestProblem] = []
+    private let fm = FileManager.default
+
+    public init(sourceName: String, root: URL) {
+        self.sourceName = sourceName
+        self.root = root.standardizedFileURL
+    }
+
+    /// Records a problem; the scan goes on.
+    public func problem(
+        _ kind: IngestProblem.Kind, file: String? = nil, line: Int? = nil, clip: String? = nil, _ message: String
+    ) {
+        problems.append(IngestProblem(
+            clipKey: clip, kind: kind, location: file.map { SourceLocation(file: $0, line: line) }, message: message))
+    }
+
+    public func url(_ relative: String) -> URL {
+        relative.isEmpty ? root : root.appendingPathComponent(relative)
+    }
+
+    /// Whether anything (file, folder or symlink, even a broken one) exists at `relative`.
+    public func exists(_ relative: String) -> Bool {
+        var st = stat()
+        return lstat(url(relative).path, &st) == 0
+    }
+
+    public func isDirectory(_ relative: String) -> Bool {
+        var dir: ObjCBool = false
+        return fm.fileExists(atPath: url(relative).path, isDirectory: &dir) && dir.boolValue
+    }
+
+    /// The entries directly inside `relative` (names only, hidden ones left out), in natural order.
+    public func entries(in relative: String) -> [String] {
+        let names = (try? fm.contentsOfDirectory(atPath: url(relative).path)) ?? []
+        return NaturalOrder.sorted(names.filter { !$0.hasPrefix(".") })
+    }
+
+    /// The sub-folders directly inside `relative`, in natural order.
+    public func directories(in relative: String) -> [String] {
+        entries(in: relative).filter { isDirectory(join(relative, $0)) }
+    }
+
+    /// Files under `relative` whose extension (lowercased) is in `extensions`, as paths relative to
+    /// the root, in natural order. Symlinks are listed too (a broken one is the runner's to report).
+    public func files(in relative: String, extensions: Set<String>, recursive: Bool = false) -> [String] {
+        var out: [String] = []
+        for name in entries(in: relative) {
+            let rel = join(relative, name)
+            if isDirectory(rel) {
+                if recursive { out += files(in: rel, extensions: extensions, recursive: true) }
+            } else if extensions.contains((name as NSString).pathExtension.lowercased()) {
+                out.append(rel)
+            }
+        }
+        return out
+    }
+
+    public func join(_ a: String, _ b: String) -> String {
+        a.isEmpty ? b : (b.isEmpty ? a : a + "/" + b)
+    }
+
+    /// The bytes of a label file; a missing or unreadable file is reported and gives nil.
+    public func read(_ relative: String) -> Data? {
+        do {
+            return try Data(contentsOf: url(relative))
+        } catch {
+            problem(.unreadableLabelFile, file: relative, "cannot read the label file: \(Self.reason(error))")
+            return nil
+        }
+    }
+
+    /// A CSV label file read by header name; nil (and a recorded problem) when unreadable.
+    public func csv(_ relative: String, delimiter: Character = ",") -> CSVTable? {
+        guard let data = read(relative) else { return nil }
+        do {
+            return try CSVTable(data: data, delimiter: delimiter)
+        } catch {
+            problem(.unreadableLabelFile, file: relative, "cannot parse as CSV: \(error)")
+            return nil
+        }
+    }
+
+    /// A CSV file's records without treating any row as a header.
+    public func csvRows(_ relative: String, delimiter: Character = ",") -> [CSVRow]? {
+        guard let data = read(relative) else { return nil }
+        do {
+            return try CSVReader(delimiter: delimiter).parse(data)
+        } catch {
+            problem(.unreadableLabelFile, file: relative, "cannot parse as CSV: \(error)")
+            return nil
+        }
+    }
+
+    /// A text file's lines (1-based numbers kept), CR stripped, blank lines dropped.
+    public func lines(_ relative: String) -> [(line: Int, text: String)]? {
+        guard let data = read(relative) else { return nil }
+        guard let text = String(data: data, encoding: .utf8) else {
+            problem(.unreadableLabelFile, file: relative, "not UTF-8 text")
+            return nil
+        }
+        var out: [(Int, String)] = []
+        for (i, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let t = raw.hasSuffix("\r") ? String(raw.dropLast()) : String(raw)
+            if !t.trimmingCharacters(in: .whitespaces).isEmpty { out.append((i + 1, t)) }
+        }
+        return out
+    }
+
+    /// A JSON file decoded as a generic tree; nil (and a problem) when unreadable.
+    public func json(_ relative: String) -> Any? {
+        guard let data = read(relative) else { return nil }
+        do {
+            return try JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])
+        } catch {
+            problem(.unreadableLabelFile, file: relative, "not valid JSON: \(Self.reason(error))")
+            return nil
+        }
+    }
+
+    static func reason(_ error: Error) -> String {
+        let ns = error as NSError
+        if let underlying = ns.userInfo[NSUnderlyingErrorKey] as? NSError,
+           underlying.domain == NSPOSIXErrorDomain, let code = POSIXErrorCode(rawValue: Int32(underlying.code)) {
+            return String(cString: strerror(code.rawValue))
+        }
+        if ns.domain == NSCocoaErrorDomain && ns.code == NSFileReadNoSuchFileError { return "no such file" }
+        return ns.localizedDescription
+    }
+}
+
+/// Helpers adapters share for turning dataset words into emocfg's vocabularies.
+extension ScanContext {
+    /// The canonical emotion for `raw`, or nil after appending a message to `problems` that names the
+    /// value, where it came from and the dataset's vocabulary.
+    public func emotion(_ raw: String, allowed: [String], at origin: SourceLocation?, into problems: inout [String]) -> String? {
+        let trimmed = raw.trimmingCharacters(in: .whitespaces)
+        if allowed.contains(where: { $0.caseInsensitiveCompare(trimmed) == .orderedSame }),
+           let c = EmotionVocabulary.canonicalize(trimmed) {
+            return c
+        }
+        let place = origin.map { " (\($0))" } ?? ""
+        problems.append("emotion '\(raw)'\(place) is not one of: \(allowed.joined(separator: ", "))")
+        return nil
+    }
+}

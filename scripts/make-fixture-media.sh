@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Makes the tiny real videos that the dataset replicas under Tests/Fixtures copy.
+# Run once by a developer (needs the ffmpeg tool); the outputs are committed so tests need no ffmpeg.
+set -euo pipefail
+out="$(cd "$(dirname "$0")/.." && pwd)/Tests/Fixtures/_media"
+mkdir -p "$out"
+cd "$out"
+x264=(-c:v libx264 -preset veryfast -crf 40 -pix_fmt yuv420p)
+# 64x48, 10 fps, 0.6 s, H.264 + AAC (an audio-video clip)
+ffmpeg -v error -y -f lavfi -i "testsrc2=size=64x48:rate=10:duration=0.6" \
+  -f lavfi -i "sine=frequency=440:duration=0.6:sample_rate=8000" "${x264[@]}" -c:a aac -b:a 8k -shortest av.mp4
+# the same picture without audio (RAVDESS's video-only files)
+ffmpeg -v error -y -f lavfi -i "testsrc2=size=64x48:rate=10:duration=0.6" "${x264[@]}" video_only.mp4
+# 48x64, 25 fps, 0.4 s, MPEG-4 part 2 in AVI (AFEW, CAER, MER2023)
+ffmpeg -v error -y -f lavfi -i "testsrc2=size=48x64:rate=25:duration=0.4" -c:v mpeg4 -q:v 20 clip.avi
+# 80x80, 30 fps, 0.5 s, H.264 + AAC
+ffmpeg -v error -y -f lavfi -i "testsrc2=size=80x80:rate=30:duration=0.5" \
+  -f lavfi -i "sine=frequency=300:duration=0.5:sample_rate=8000" "${x264[@]}" -c:a aac -b:a 8k -shortest square_av.mp4
+# Matroska states no frame count: the probe must estimate it from duration x fps
+ffmpeg -v error -y -f lavfi -i "testsrc2=size=64x48:rate=10:duration=0.6" "${x264[@]}" estimated.mkv
+ls -la "$out"
