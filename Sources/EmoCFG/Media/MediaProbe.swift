@@ -42,13 +42,13 @@ public struct ProbeError: Error, CustomStringConvertible, Equatable, Sendable {
 /// Reads duration, size, frame rate, frame count, codec and audio presence in-process with
 /// libavformat. Never starts a subprocess. Safe to call from many threads at once.
 public enum MediaProbe {
-    private static let setUp: Void = { emocfg_install_log_capture() }()
+    private static let setUp: Void = { LibavLog.install() }()
 
     /// Probes the video at `path`. Reads only the container header unless the header lacks the
     /// stream's size, codec or rate, in which case libavformat reads packets to find them.
     public static func probe(path: String) throws(ProbeError) -> ProbeResult {
         _ = setUp
-        emocfg_clear_last_log()
+        LibavLog.clear()
         var ctx: UnsafeMutablePointer<AVFormatContext>? = nil
         let rc = avformat_open_input(&ctx, path, nil, nil)
         guard rc >= 0, let fmt = ctx else {
@@ -127,10 +127,8 @@ public enum MediaProbe {
     static func failureMessage(_ code: Int32, doing: String) -> String {
         var buf = [CChar](repeating: 0, count: 256)
         av_strerror(code, &buf, buf.count)
-        let base = String(cString: buf)
-        var logged = [CChar](repeating: 0, count: 512)
-        emocfg_copy_last_log(&logged, logged.count)
-        let detail = String(cString: logged)
+        let base = String(decoding: buf.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        let detail = LibavLog.last()
         return detail.isEmpty || detail == base ? "\(doing): \(base)" : "\(doing): \(base) (\(detail))"
     }
 }

@@ -1,0 +1,73 @@
+import GRDB
+
+/// The store's schema, one registered migration per version. Never edit a shipped migration: add
+/// the next one (later stages add `samples`, `verdicts`, `llm_calls`, `exports`).
+enum Migrations {
+    static var migrator: DatabaseMigrator {
+        var m = DatabaseMigrator()
+        m.registerMigration("v1-sources-clips") { db in
+            try db.execute(sql: """
+                CREATE TABLE sources (
+                    name TEXT PRIMARY KEY,
+                    root TEXT NOT NULL,
+                    adapter TEXT NOT NULL,
+                    adapter_version INTEGER NOT NULL,
+                    licence TEXT,
+                    ingested_at TEXT
+                );
+                CREATE TABLE clips (
+                    uid TEXT PRIMARY KEY,                -- <source>/<native key>
+                    source TEXT NOT NULL REFERENCES sources(name) ON DELETE CASCADE,
+                    key TEXT NOT NULL,
+                    path TEXT NOT NULL,                  -- relative to the source root
+                    kind TEXT NOT NULL,                  -- video | frames | window
+                    window_start REAL,
+                    window_end REAL,
+                    native_split TEXT,
+                    split TEXT,                          -- train | val | test
+                    folds TEXT NOT NULL DEFAULT '{}',    -- JSON {fold: side}
+                    identity TEXT,
+                    duration REAL,
+                    width INTEGER,
+                    height INTEGER,
+                    fps REAL,
+                    frame_count INTEGER,
+                    frame_count_exact INTEGER,           -- 1 container, 0 estimated
+                    codec TEXT,
+                    has_audio INTEGER,
+                    container TEXT,
+                    file_size INTEGER,
+                    file_mtime REAL,
+                    probed_at TEXT,
+                    face_x REAL, face_y REAL, face_w REAL, face_h REAL,
+                    face_origin TEXT,                    -- dataset | sidecar
+                    face_ratio REAL,
+                    view TEXT,                           -- head | half | full
+                    native_labels TEXT NOT NULL,         -- JSON, as given
+                    labels TEXT NOT NULL,                -- JSON, normalised
+                    labelled INTEGER NOT NULL,
+                    texts TEXT NOT NULL DEFAULT '{}',
+                    label_origin TEXT,
+                    record_hash TEXT NOT NULL,
+                    status TEXT NOT NULL,                -- ok | missing | unreadable | failed | gone
+                    error TEXT,
+                    updated_at TEXT NOT NULL
+                );
+                CREATE INDEX clips_by_source ON clips(source, status);
+                CREATE TABLE ingest_problems (
+                    id INTEGER PRIMARY KEY,
+                    source TEXT NOT NULL,
+                    clip_uid TEXT,
+                    kind TEXT NOT NULL,
+                    file TEXT,
+                    line INTEGER,
+                    message TEXT NOT NULL,
+                    phase TEXT NOT NULL,                 -- scan (labels, rows) | media (files, probing)
+                    fingerprint TEXT NOT NULL UNIQUE
+                );
+                CREATE INDEX ingest_problems_by_source ON ingest_problems(source, phase);
+                """)
+        }
+        return m
+    }
+}

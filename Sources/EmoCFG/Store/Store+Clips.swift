@@ -1,0 +1,331 @@
+import Foundation
+import GRDB
+
+/// A source as the store records it.
+public struct SourceRow: Sendable, Equatable {
+    public var name: String
+    public var root: String
+    public var adapter: String
+    public var adapterVersion: Int
+    public var licence: String?
+    public init(name: String, root: String, adapter: String, adapterVersion: Int, licence: String?) {
+        self.name = name
+        self.root = root
+        self.adapter = adapter
+        self.adapterVersion = adapterVersion
+        self.licence = licence
+    }
+}
+
+/// Whether a clip's media could be used, as the store records it.
+public enum ClipStatus: String, Codable, Sendable, CaseIterable {
+    /// The media is there and was read.
+    case ok
+    /// A label row names media that does not exist.
+    case missing
+    /// The media exists but cannot be read (permissions, a directory, a broken symlink).
+    case unreadable
+    /// libavformat could not open or understand the media.
+    case failed
+    /// The clip was ingested before but its source no longer lists it.
+    case gone
+}
+
+/// One clip row: the adapter's record plus what ingest learnt about its media.
+public struct StoredClip: Sendable, Equatable {
+    public var uid: String
+    public var source: String
+    public var record: ClipRecord
+    public var probe: ProbeResult?
+    /// The face box in use (from the dataset or a sidecar), normalised.
+    public var face: FaceBox?
+    public var view: ViewClass?
+    public var fileSize: Int64?
+    public var fileMtime: Double?
+    public var recordHash: String
+    public var status: ClipStatus
+    public var error: String?
+
+    public init(
+        uid: String, source: String, record: ClipRecord, probe: ProbeResult?, face: FaceBox?, view: ViewClass?,
+        fileSize: Int64?, fileMtime: Double?, recordHash: String, status: ClipStatus, error: String?
+    ) {
+        self.uid = uid
+        self.source = source
+        self.record = record
+        self.probe = probe
+        self.face = face
+        self.view = view
+        self.fileSize = fileSize
+        self.fileMtime = fileMtime
+        self.recordHash = recordHash
+        self.status = status
+        self.error = error
+    }
+
+    public var faceRatio: Double? { face?.areaRatio }
+}
+
+/// A problem as stored: which source and clip, and whether the scan or the media check found it.
+public struct StoredProblem: Sendable, Equatable {
+    public enum Phase: String, Sendable {
+        /// Label files, rows and values: recomputed by every scan.
+        case scan
+        /// Media files and probing: recomputed when the clip's file is checked again.
+        case media
+    }
+    public var source: String
+    public var clipUID: String?
+    public var phase: Phase
+    public var problem: IngestProblem
+
+    public init(source: String, clipUID: String?, phase: Phase, problem: IngestProblem) {
+        self.source = source
+        self.clipUID = clipUID
+        self.phase = phase
+        self.problem = problem
+    }
+
+    var fingerprint: String {
+        StableHash.hex([source, phase.rawValue, clipUID ?? "", problem.kind.rawValue,
+                        problem.location?.file ?? "", problem.location?.line.map(String.init) ?? "",
+                        problem.message].joined(separator: "\u{1F}"))
+    }
+}
+
+/// Per-source counts, as `emocfg status` prints them.
+public struct SourceCounts: Codable, Sendable, Equatable {
+    public var clips: Int
+    public var probed: Int
+    public var labelled: Int
+    public var errors: Int
+    public var missing: Int
+    public var unreadable: Int
+    public var failed: Int
+    public var withFace: Int
+    public init(clips: Int = 0, probed: Int = 0, labelled: Int = 0, errors: Int = 0, missing: Int = 0,
+                unreadable: Int = 0, failed: Int = 0, withFace: Int = 0) {
+        self.clips = clips
+        self.probed = probed
+        self.labelled = labelled
+        self.errors = errors
+        self.missing = missing
+        self.unreadable = unreadable
+        self.failed = failed
+        self.withFace = withFace
+    }
+    enum CodingKeys: String, CodingKey {
+        case clips, probed, labelled, errors, missing, unreadable, failed
+        case withFace = "with_face"
+    }
+}
+
+extension Store {
+    static let timestamp: @Sendable () -> String = {
+        let f = ISO8601DateFormatter()
+        return f.string(from: Date())
+    }
+
+    public func upsertSource(_ s: SourceRow) throws {
+        try write { db in
+            try db.execute(sql: """
+                INSERT INTO sources (name, root, adapter, adapter_version, licence, ingested_at)
+                VALUES (?, ?, ?, ?, ?, ?)
+                ON CONFLICT(name) DO UPDATE SET root = excluded.root, adapter = excluded.adapter,
+                    adapter_version = excluded.adapter_version, licence = excluded.licence,
+                    ingested_at = excluded.ingested_at
+                """, arguments: [s.name, s.root, s.adapter, s.adapterVersion, s.licence, Store.timestamp()])
+        }
+    }
+
+    public func sources() throws -> [SourceRow] {
+        try read { db in
+            try Row.fetchAll(db, sql: "SELECT name, root, adapter, adapter_version, licence FROM sources ORDER BY name").map {
+                SourceRow(name: $0["name"], root: $0["root"], adapter: $0["adapter"],
+                          adapterVersion: $0["adapter_version"], licence: $0["licence"])
+            }
+        }
+    }
+
+    static let clipColumns = """
+        uid, source, key, path, kind, window_start, window_end, native_split, split, folds, identity,
+        duration, width, height, fps, frame_count, frame_count_exact, codec, has_audio, container,
+        file_size, file_mtime, probed_at, face_x, face_y, face_w, face_h, face_origin, face_ratio, view,
+        native_labels, labels, labelled, texts, label_origin, record_hash, status, error, updated_at
+        """
+
+    /// Inserts or replaces clip rows, in one transaction per call. Callers batch (a few hundred to a
+    /// few thousand rows a call) so that a stop loses at most one batch.
+    public func upsertClips(_ clips: [StoredClip]) throws {
+        guard !clips.isEmpty else { return }
+        let now = Store.timestamp()
+        let placeholders = Array(repeating: "?", count: 39).joined(separator: ", ")
+        try write { db in
+            let statement = try db.cachedStatement(sql: "INSERT OR REPLACE INTO clips (\(Store.clipColumns)) VALUES (\(placeholders))")
+            for c in clips {
+                let r = c.record, p = c.probe
+                let values: [(any DatabaseValueConvertible)?] = [
+                    c.uid, c.source, r.key, r.path, r.kind.rawValue, r.window?.start, r.window?.end,
+                    r.nativeSplit, r.split, CanonicalJSON.encode(r.folds), r.identity,
+                    p?.duration, p?.width, p?.height, p?.fps, p?.frameCount, p.map { $0.frameCountExact },
+                    p?.codec, p.map { $0.hasAudio }, p?.container,
+                    c.fileSize, c.fileMtime, p == nil ? nil : now,
+                    c.face?.x, c.face?.y, c.face?.w, c.face?.h, c.face?.origin.rawValue, c.face?.areaRatio, c.view?.rawValue,
+                    CanonicalJSON.encode(r.nativeLabels), CanonicalJSON.encode(r.labels), !r.labels.isEmpty,
+                    CanonicalJSON.encode(r.texts), r.labelOrigin?.description, c.recordHash, c.status.rawValue, c.error, now,
+                ]
+                statement.setUncheckedArguments(StatementArguments(values))
+                try statement.execute()
+            }
+        }
+    }
+
+    /// Every clip of a source (or of all sources), ordered by uid.
+    public func clips(source: String? = nil) throws -> [StoredClip] {
+        try read { db in
+            let sql = "SELECT \(Store.clipColumns) FROM clips" + (source == nil ? "" : " WHERE source = ?") + " ORDER BY uid"
+            return try Row.fetchAll(db, sql: sql, arguments: source.map { [$0] } ?? []).map(Store.decodeClip)
+        }
+    }
+
+    public func clip(uid: String) throws -> StoredClip? {
+        try read { db in
+            try Row.fetchOne(db, sql: "SELECT \(Store.clipColumns) FROM clips WHERE uid = ?", arguments: [uid]).map(Store.decodeClip)
+        }
+    }
+
+    static func decodeClip(_ row: Row) -> StoredClip {
+        let labelOrigin: SourceLocation? = (row["label_origin"] as String?).map { text in
+            if let colon = text.lastIndex(of: ":"), let line = Int(text[text.index(after: colon)...]) {
+                return SourceLocation(file: String(text[..<colon]), line: line)
+            }
+            return SourceLocation(file: text)
+        }
+        var window: TimeWindow?
+        if let s: Double = row["window_start"], let e: Double = row["window_end"] { window = TimeWindow(start: s, end: e) }
+        let record = ClipRecord(
+            key: row["key"], path: row["path"], kind: ClipKind(rawValue: row["kind"]) ?? .video, window: window,
+            nativeSplit: row["native_split"], split: row["split"],
+            folds: CanonicalJSON.decode([String: String].self, row["folds"]) ?? [:], identity: row["identity"],
+            nativeLabels: CanonicalJSON.decode([String: String].self, row["native_labels"]) ?? [:],
+            labels: CanonicalJSON.decode(NormalizedLabels.self, row["labels"]) ?? NormalizedLabels(),
+            faceBox: nil, texts: CanonicalJSON.decode([String: String].self, row["texts"]) ?? [:],
+            labelOrigin: labelOrigin)
+        var probe: ProbeResult?
+        if (row["probed_at"] as String?) != nil {
+            probe = ProbeResult(
+                duration: row["duration"], width: row["width"], height: row["height"], fps: row["fps"],
+                frameCount: row["frame_count"], frameCountExact: (row["frame_count_exact"] as Bool?) ?? false,
+                codec: row["codec"], hasAudio: (row["has_audio"] as Bool?) ?? false, container: row["container"])
+        }
+        var face: FaceBox?
+        if let x: Double = row["face_x"], let y: Double = row["face_y"], let w: Double = row["face_w"], let h: Double = row["face_h"] {
+            face = FaceBox(x: x, y: y, w: w, h: h, origin: FaceBox.Origin(rawValue: row["face_origin"] ?? "") ?? .dataset)
+        }
+        return StoredClip(
+            uid: row["uid"], source: row["source"], record: record, probe: probe, face: face,
+            view: (row["view"] as String?).flatMap(ViewClass.init(rawValue:)),
+            fileSize: row["file_size"], fileMtime: row["file_mtime"], recordHash: row["record_hash"],
+            status: ClipStatus(rawValue: row["status"]) ?? .ok, error: row["error"])
+    }
+
+    /// Marks every clip of `source` not in `present` as gone (its rows and samples stay for history).
+    @discardableResult
+    public func markGone(source: String, present: Set<String>) throws -> Int {
+        try write { db in
+            let uids = try String.fetchAll(db, sql: "SELECT uid FROM clips WHERE source = ? AND status != 'gone'", arguments: [source])
+            let gone = uids.filter { !present.contains($0) }
+            let st = try db.cachedStatement(sql: "UPDATE clips SET status = 'gone', updated_at = ? WHERE uid = ?")
+            let now = Store.timestamp()
+            for uid in gone { try st.execute(arguments: [now, uid]) }
+            if !gone.isEmpty {
+                let del = try db.cachedStatement(sql: "DELETE FROM ingest_problems WHERE clip_uid = ?")
+                for uid in gone { try del.execute(arguments: [uid]) }
+            }
+            return gone.count
+        }
+    }
+
+    /// Replaces the stored problems of one phase: for `.scan`, all of the source's scan problems;
+    /// for `.media`, those of the clips in `clips`. Unchanged problems are left as they are (no new
+    /// rows on a rerun). Returns how many rows were inserted.
+    @discardableResult
+    public func replaceProblems(source: String, phase: StoredProblem.Phase, clips: Set<String>? = nil, with problems: [StoredProblem]) throws -> Int {
+        try write { db in
+            let keep = Set(problems.map(\.fingerprint))
+            let existing: [Row]
+            if phase == .scan {
+                existing = try Row.fetchAll(db, sql: "SELECT id, fingerprint FROM ingest_problems WHERE source = ? AND phase = 'scan'", arguments: [source])
+            } else {
+                var rows: [Row] = []
+                let st = try db.cachedStatement(sql: "SELECT id, fingerprint FROM ingest_problems WHERE clip_uid = ? AND phase = 'media'")
+                for uid in clips ?? [] { rows += try Row.fetchAll(st, arguments: [uid]) }
+                existing = rows
+            }
+            let del = try db.cachedStatement(sql: "DELETE FROM ingest_problems WHERE id = ?")
+            for row in existing where !keep.contains(row["fingerprint"] as String) {
+                try del.execute(arguments: [row["id"] as Int64])
+            }
+            let ins = try db.cachedStatement(sql: """
+                INSERT OR IGNORE INTO ingest_problems (source, clip_uid, kind, file, line, message, phase, fingerprint)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                """)
+            var inserted = 0
+            for p in problems {
+                try ins.execute(arguments: [p.source, p.clipUID, p.problem.kind.rawValue, p.problem.location?.file,
+                                            p.problem.location?.line, p.problem.message, p.phase.rawValue, p.fingerprint])
+                inserted += db.changesCount
+            }
+            return inserted
+        }
+    }
+
+    public func problems(source: String? = nil) throws -> [StoredProblem] {
+        try read { db in
+            let sql = "SELECT * FROM ingest_problems" + (source == nil ? "" : " WHERE source = ?") + " ORDER BY id"
+            return try Row.fetchAll(db, sql: sql, arguments: source.map { [$0] } ?? []).map { row in
+                let file: String? = row["file"]
+                let problem = IngestProblem(
+                    clipKey: (row["clip_uid"] as String?).map { uid in
+                        let s: String = row["source"]
+                        return uid.hasPrefix(s + "/") ? String(uid.dropFirst(s.count + 1)) : uid
+                    },
+                    kind: IngestProblem.Kind(rawValue: row["kind"]) ?? .badRow,
+                    location: file.map { SourceLocation(file: $0, line: row["line"]) }, message: row["message"])
+                return StoredProblem(source: row["source"], clipUID: row["clip_uid"],
+                                     phase: StoredProblem.Phase(rawValue: row["phase"]) ?? .scan, problem: problem)
+            }
+        }
+    }
+
+    /// Counts per source for `emocfg status` (gone clips excluded).
+    public func sourceCounts() throws -> [String: SourceCounts] {
+        try read { db in
+            var out: [String: SourceCounts] = [:]
+            for name in try String.fetchAll(db, sql: "SELECT name FROM sources") { out[name] = SourceCounts() }
+            let rows = try Row.fetchAll(db, sql: """
+                SELECT source, COUNT(*) AS clips,
+                    SUM(probed_at IS NOT NULL AND status = 'ok') AS probed,
+                    SUM(labelled) AS labelled,
+                    SUM(status = 'missing') AS missing, SUM(status = 'unreadable') AS unreadable,
+                    SUM(status = 'failed') AS failed, SUM(face_w IS NOT NULL) AS with_face
+                FROM clips WHERE status != 'gone' GROUP BY source
+                """)
+            for r in rows {
+                var c = out[r["source"]] ?? SourceCounts()
+                c.clips = r["clips"]
+                c.probed = r["probed"] ?? 0
+                c.labelled = r["labelled"] ?? 0
+                c.missing = r["missing"] ?? 0
+                c.unreadable = r["unreadable"] ?? 0
+                c.failed = r["failed"] ?? 0
+                c.withFace = r["with_face"] ?? 0
+                out[r["source"]] = c
+            }
+            for r in try Row.fetchAll(db, sql: "SELECT source, COUNT(*) AS n FROM ingest_problems GROUP BY source") {
+                out[r["source"], default: SourceCounts()].errors = r["n"]
+            }
+            return out
+        }
+    }
+}

@@ -1,0 +1,88 @@
+import ArgumentParser
+import EmoCFG
+import Foundation
+import Ingest
+
+struct IngestCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ingest",
+        abstract: "Read each dataset in its native layout, probe every video in-process, and store clips and labels.",
+        discussion: """
+            Sources whose root is not on this machine are skipped with a note. A bad clip, row or label is
+            recorded with its file and line (see `emocfg status`) and never stops the run. Rerunning is
+            idempotent: unchanged files are not probed again; a file whose size or mtime changed is.
+            Adapters: \(AdapterRegistry.names.joined(separator: ", ")).
+            """
+    )
+
+    @Option(name: .long, parsing: .upToNextOption, help: ArgumentHelp("Ingest only these sources (names from sources.yaml).", valueName: "name"))
+    var source: [String] = []
+
+    @Option(name: .long, help: ArgumentHelp("The sources file.", valueName: "file"))
+    var sources: String = "sources.yaml"
+
+    @Option(name: .long, help: ArgumentHelp("Videos probed at once (default: all cores).", valueName: "n"))
+    var jobs: Int = ProcessInfo.processInfo.activeProcessorCount
+
+    @Flag(name: .long, help: "Print the summary as JSON on standard output.")
+    var json = false
+
+    @OptionGroup var storeOptions: StoreOptions
+
+    func run() async throws {
+        let config: SourcesConfig
+        let runner: IngestRunner
+        do {
+            config = try SourcesConfig.load(URL(fileURLWithPath: sources), adapters: AdapterRegistry.names)
+            let store = try storeOptions.openStore()
+            runner = IngestRunner(store: store, config: config, jobs: jobs)
+            _ = try runner.plan(sources: source.isEmpty ? nil : source)
+        } catch {
+            throw fail(error)
+        }
+        let display = ProgressDisplay()
+        let started = Date()
+        let summaries: [SourceSummary]
+        do {
+            summaries = try await runner.run(sources: source.isEmpty ? nil : source) { event in
+                switch event {
+                case .sourceStarted(let name, let clips, let toProbe):
+                    display.message("\(name): \(clips) clips, \(toProbe) to probe")
+                case .probed(let name, let done, let total):
+                    display.update(label: "\(name) probing", done: done, total: total)
+                case .sourceFinished(let s):
+                    display.finishLine()
+                    if s.outcome != .done { display.message("\(s.name): \(s.outcome.rawValue): \(s.note ?? "")") }
+                }
+            }
+        } catch {
+            display.finishLine()
+            throw fail(error)
+        }
+        display.finishLine()
+        if json {
+            printJSON(IngestReport(sources: summaries, seconds: Date().timeIntervalSince(started)))
+            return
+        }
+        var table = TextTable(header: ["source", "found", "probed", "labelled", "errors", "unchanged", "note"])
+        for s in summaries {
+            if s.outcome == .done {
+                table.rows.append([s.name, "\(s.found)", "\(s.probed)", "\(s.labelled)", "\(s.errors)", "\(s.unchanged)", ""])
+            } else {
+                table.rows.append([s.name, "-", "-", "-", s.outcome == .failed ? "\(s.errors)" : "-", "-",
+                                   "\(s.outcome.rawValue): \(s.note ?? "")"])
+            }
+        }
+        print(table.render())
+        let errs = summaries.reduce(0) { $0 + $1.errors }
+        print(String(format: "\n%d sources ingested, %d skipped, %d failed in %.1f s; %d problems recorded%@",
+                     summaries.filter { $0.outcome == .done }.count, summaries.filter { $0.outcome == .skipped }.count,
+                     summaries.filter { $0.outcome == .failed }.count, Date().timeIntervalSince(started), errs,
+                     errs > 0 ? " (emocfg status --problems lists them)" : ""))
+    }
+}
+
+struct IngestReport: Encodable {
+    var sources: [SourceSummary]
+    var seconds: Double
+}

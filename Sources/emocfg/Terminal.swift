@@ -1,0 +1,73 @@
+import Foundation
+
+/// Draws progress: a redrawn bar when standard error is a terminal, a plain line every few seconds
+/// otherwise (CI logs, pipes).
+final class ProgressDisplay: @unchecked Sendable {
+    private let lock = NSLock()
+    private let isTTY = isatty(2) != 0
+    private var lastPlain = Date.distantPast
+    private var lastDraw = Date.distantPast
+    private var barShown = false
+
+    func update(label: String, done: Int, total: Int) {
+        lock.lock()
+        defer { lock.unlock() }
+        let now = Date()
+        if isTTY {
+            guard done == total || now.timeIntervalSince(lastDraw) > 0.05 else { return }
+            lastDraw = now
+            let width = 30
+            let filled = total > 0 ? Int(Double(width) * Double(done) / Double(total)) : width
+            let bar = String(repeating: "█", count: filled) + String(repeating: "░", count: width - filled)
+            write("\r\u{1B}[2K\(label) \(bar) \(done)/\(total)")
+            barShown = true
+        } else if done == total || now.timeIntervalSince(lastPlain) >= 5 {
+            lastPlain = now
+            write("\(label): \(done)/\(total)\n")
+        }
+    }
+
+    /// Ends the bar line, so the next output starts on a fresh line.
+    func finishLine() {
+        lock.lock()
+        defer { lock.unlock() }
+        if isTTY && barShown { write("\r\u{1B}[2K") }
+        barShown = false
+    }
+
+    func message(_ text: String) {
+        finishLine()
+        lock.lock()
+        write(text + "\n")
+        lock.unlock()
+    }
+
+    private func write(_ s: String) { FileHandle.standardError.write(Data(s.utf8)) }
+}
+
+/// A plain text table with right-aligned numbers.
+struct TextTable {
+    var header: [String]
+    var rows: [[String]] = []
+
+    func render() -> String {
+        let cols = header.count
+        var widths = header.map(\.count)
+        for r in rows { for (i, c) in r.enumerated() where i < cols { widths[i] = max(widths[i], c.count) } }
+        func line(_ cells: [String]) -> String {
+            cells.enumerated().map { i, c in
+                let pad = String(repeating: " ", count: widths[i] - c.count)
+                return i == 0 || Double(c) == nil && c != "-" ? c + pad : pad + c
+            }.joined(separator: "  ").trimmingCharacters(in: .whitespaces)
+        }
+        var out = [line(header), widths.map { String(repeating: "-", count: $0) }.joined(separator: "  ")]
+        out += rows.map(line)
+        return out.joined(separator: "\n")
+    }
+}
+
+func printJSON<T: Encodable>(_ value: T) {
+    let enc = JSONEncoder()
+    enc.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+    if let data = try? enc.encode(value) { print(String(decoding: data, as: UTF8.self)) }
+}
