@@ -5,6 +5,15 @@ import Foundation
 public enum AdapterRegistry {
     public static let all: [any DatasetAdapter.Type] = [
         RAVDESSAdapter.self,
+        MMSAAdapter.self,
+        ManifestAdapter.self,
+        MEADAdapter.self,
+        CelebVHQAdapter.self,
+        MER2023Adapter.self,
+        DFEWAdapter.self,
+        MELDAdapter.self,
+        AFEWAdapter.self,
+        CAERAdapter.self,
     ]
 
     public static var names: [String] { all.map { $0.name }.sorted() }

@@ -116,7 +116,7 @@ public struct IngestRunner: Sendable {
             let p = StoredProblem(source: source.name, clipUID: nil, phase: .scan,
                                   problem: IngestProblem(kind: .unreadableLabelFile, message: "\(error)"))
             try store.replaceProblems(source: source.name, phase: .scan, with: [p] + context.problems.map {
-                StoredProblem(source: source.name, clipUID: nil, phase: .scan, problem: $0)
+                StoredProblem(source: source.name, clipUID: $0.clipKey.map { source.name + "/" + $0 }, phase: .scan, problem: $0)
             })
             summary.outcome = .failed
             summary.note = "\(error)"
@@ -128,7 +128,9 @@ public struct IngestRunner: Sendable {
         let old = Dictionary(try store.clips(source: source.name).map { ($0.uid, $0) }, uniquingKeysWith: { a, _ in a })
 
         // Scan problems: the adapter's, each clip's label problems, duplicate keys, sidecar rows.
-        var scanProblems = context.problems.map { StoredProblem(source: source.name, clipUID: nil, phase: .scan, problem: $0) }
+        var scanProblems = context.problems.map {
+            StoredProblem(source: source.name, clipUID: $0.clipKey.map { source.name + "/" + $0 }, phase: .scan, problem: $0)
+        }
         scanProblems += (sidecar?.problems ?? []).map { StoredProblem(source: source.name, clipUID: nil, phase: .scan, problem: $0) }
         var pending: [Pending] = []
         var seen = Set<String>()

@@ -54,10 +54,12 @@ public final class ScanContext {
         var out: [String] = []
         for name in entries(in: relative) {
             let rel = join(relative, name)
-            if isDirectory(rel) {
-                if recursive { out += files(in: rel, extensions: extensions, recursive: true) }
-            } else if extensions.contains((name as NSString).pathExtension.lowercased()) {
+            // A folder named like a video (`00012.mp4/`) is listed, not entered: the runner reports
+            // it as unreadable media instead of the clip silently vanishing.
+            if extensions.contains((name as NSString).pathExtension.lowercased()) {
                 out.append(rel)
+            } else if recursive && isDirectory(rel) {
+                out += files(in: rel, extensions: extensions, recursive: true)
             }
         }
         return out

@@ -132,7 +132,8 @@ public struct FaceBoxSidecar: Sendable {
     }
 
     static func number(_ v: Any?) -> Double? {
-        if let n = v as? NSNumber, !(v is Bool) { return n.doubleValue }
+        // No `is Bool` check: Foundation on Linux reads JSON 0 and 1 as Bool, and 0 is a valid coordinate.
+        if let n = v as? NSNumber { return n.doubleValue }
         if let s = v as? String { return Double(s) }
         return nil
     }

@@ -1,0 +1,373 @@
+import EmoCFG
+import Foundation
+
+/// CelebV-HQ: `celebvhq_info.json` (appearance, action and emotion labels plus a face box per clip)
+/// and the processed clips `<clip_id>.mp4`.
+///
+/// The clips usually sit in `35666/` next to the JSON, sometimes beside it at the root; both are
+/// searched (and the `videos` option adds a folder). A clip listed in the JSON without its mp4 is
+/// still a record: the runner reports the missing media. An mp4 the JSON does not list is kept as an
+/// unlabelled clip. Clip ids are YouTube-derived and may start with `-` or `_`.
+public struct CelebVHQAdapter: DatasetAdapter {
+    public static let name = "celebvhq"
+    /// `videos`: a folder (relative to the root) holding the clip mp4s, searched before `35666/` and the root.
+    public static let optionKeys = ["videos"]
+
+    static let infoFile = "celebvhq_info.json"
+    static let defaultClipFolder = "35666"
+
+    /// The 40 appearance names, used when the JSON's `meta_info.appearance_mapping` is absent or unusable.
+    static let appearance = [
+        "blurry", "male", "young", "chubby", "pale_skin", "rosy_cheeks", "oval_face", "receding_hairline", "bald",
+        "bangs", "black_hair", "blonde_hair", "gray_hair", "brown_hair", "straight_hair", "wavy_hair", "long_hair",
+        "arched_eyebrows", "bushy_eyebrows", "bags_under_eyes", "eyeglasses", "sunglasses", "narrow_eyes",
+        "big_nose", "pointy_nose", "high_cheekbones", "big_lips", "double_chin", "no_beard", "5_o_clock_shadow",
+        "goatee", "mustache", "sideburns", "heavy_makeup", "wearing_earrings", "wearing_hat", "wearing_lipstick",
+        "wearing_necklace", "wearing_necktie", "wearing_mask",
+    ]
+    /// The 35 action names, used when `meta_info.action_mapping` is absent or unusable.
+    static let action = [
+        "blow", "chew", "close_eyes", "cough", "cry", "drink", "eat", "frown", "gaze", "glare", "head_wagging",
+        "kiss", "laugh", "listen_to_music", "look_around", "make_a_face", "nod", "play_instrument", "read",
+        "shake_head", "shout", "sigh", "sing", "sleep", "smile", "smoke", "sneer", "sneeze", "sniff", "talk",
+        "turn", "weep", "whisper", "wink", "yawn",
+    ]
+    static let emotions = ["neutral", "happy", "anger", "sadness", "contempt", "fear", "disgust", "surprise"]
+
+    var videoFolder: String?
+
+    public init(options: ConfigReader) throws {
+        videoFolder = try options.string("videos")
+    }
+
+    public func scan(_ context: ScanContext) throws -> [ClipRecord] {
+        let folders = clipFolders(context)
+        var onDisk: [String: String] = [:]  // clip id -> path, first folder wins
+        var diskOrder: [String] = []
+        for folder in folders {
+            for file in context.files(in: folder, extensions: ["mp4"]) {
+                let id = ((file as NSString).lastPathComponent as NSString).deletingPathExtension
+                if onDisk[id] == nil {
+                    onDisk[id] = file
+                    diskOrder.append(id)
+                }
+            }
+        }
+        let hasInfo = context.exists(Self.infoFile)
+        if !hasInfo && onDisk.isEmpty {
+            throw IngestError(
+                source: context.sourceName,
+                message: "neither \(Self.infoFile) nor any <clip_id>.mp4 (in \(Self.defaultClipFolder)/ or beside the JSON) under \(context.root.path)")
+        }
+
+        var records: [ClipRecord] = []
+        var listed = Set<String>()
+        if hasInfo, let data = context.read(Self.infoFile) {
+            let info = parseInfo(data, context: context)
+            let mappings = (appearance: mapping(info.meta, "appearance_mapping", expected: Self.appearance, context: context),
+                            action: mapping(info.meta, "action_mapping", expected: Self.action, context: context))
+            // A clip whose mp4 is nowhere gets the path most clips use, for the runner to report.
+            let fallbackFolder = folders.first { !$0.isEmpty && context.isDirectory($0) } ?? ""
+            for (id, line) in info.order {
+                guard let entry = info.clips[id], listed.insert(id).inserted else { continue }
+                let origin = SourceLocation(file: Self.infoFile, line: line)
+                guard let clip = entry as? [String: Any] else {
+                    context.problem(.badRow, file: Self.infoFile, line: line, clip: id,
+                                    "clip '\(id)' is not an object with ytb_id, duration, bbox and attributes")
+                    continue
+                }
+                let path = onDisk[id] ?? context.join(fallbackFolder, id + ".mp4")
+                records.append(record(id: id, clip: clip, path: path, origin: origin, mappings: mappings, context: context))
+            }
+        }
+        for id in diskOrder where !listed.contains(id) {
+            guard let path = onDisk[id] else { continue }
+            if hasInfo {
+                context.problem(.strayFile, file: path, clip: id,
+                                "clip '\(id)' is not listed in \(Self.infoFile); kept without labels")
+            }
+            records.append(ClipRecord(key: id, path: path, identity: Self.youTubeID(ofClip: id).map { "ytb:" + $0 }))
+        }
+        return records
+    }
+
+    /// The folders that may hold clips, in the order they are searched.
+    func clipFolders(_ context: ScanContext) -> [String] {
+        var out: [String] = []
+        if let videoFolder {
+            if context.isDirectory(videoFolder) {
+                out.append(videoFolder)
+            } else {
+                context.problem(.unreadableMedia, file: videoFolder, "the folder named by the videos option is not there")
+            }
+        }
+        out += [Self.defaultClipFolder, ""]
+        return out.filter { $0.isEmpty || context.isDirectory($0) }
+    }
+
+    /// For an mp4 the JSON does not list: CelebV-HQ ids are the 11-character YouTube id, `_`, a number.
+    static func youTubeID(ofClip id: String) -> String? {
+        guard let cut = id.lastIndex(of: "_"), id.distance(from: id.startIndex, to: cut) == 11 else { return nil }
+        let number = id[id.index(after: cut)...]
+        guard !number.isEmpty, number.allSatisfy({ $0.isASCII && $0.isNumber }) else { return nil }
+        return String(id[..<cut])
+    }
+
+    func record(
+        id: String, clip: [String: Any], path: String, origin: SourceLocation,
+        mappings: (appearance: [String], action: [String]), context: ScanContext
+    ) -> ClipRecord {
+        var problems: [String] = []
+        var labels = NormalizedLabels()
+        var native: [String: String] = [:]
+
+        var identity: String?
+        if let ytb = clip["ytb_id"] as? String, !ytb.isEmpty {
+            native["ytb_id"] = ytb
+            identity = "ytb:" + ytb
+        } else {
+            problems.append("clip '\(id)' (\(origin)) has no ytb_id")
+        }
+        if let version = clip["version"] { native["version"] = Self.text(version) }
+
+        if let duration = clip["duration"] {
+            native["duration"] = Self.text(duration)
+            let d = duration as? [String: Any]
+            for field in ["start_sec", "end_sec"] {
+                if let v = Self.number(d?[field]) {
+                    labels.facts[field] = Self.format(v)
+                } else {
+                    problems.append("duration.\(field) (\(origin)) is not a number")
+                }
+            }
+        }
+
+        var faceBox: FaceBox?
+        if let bbox = clip["bbox"] {
+            let text = Self.text(bbox)
+            native["bbox"] = text
+            let b = bbox as? [String: Any]
+            if let top = Self.number(b?["top"]), let bottom = Self.number(b?["bottom"]),
+               let left = Self.number(b?["left"]), let right = Self.number(b?["right"]) {
+                faceBox = FaceBox.fromEdges(top: top, bottom: bottom, left: left, right: right, origin: .dataset,
+                                            units: .auto, frameWidth: nil, frameHeight: nil)
+                if faceBox == nil {
+                    problems.append("bbox \(text) (\(origin)) is not a normalised (0-1) box with top < bottom and left < right")
+                }
+            } else {
+                problems.append("bbox \(text) (\(origin)) lacks a numeric top, bottom, left or right")
+            }
+        }
+
+        let attributes = clip["attributes"] as? [String: Any] ?? [:]
+        for (field, names) in [("appearance", mappings.appearance), ("action", mappings.action)] {
+            guard let raw = attributes[field] else { continue }
+            let text = Self.text(raw)
+            native[field] = text
+            if let set = Self.flagged(raw, names: names) {
+                labels.attributes[field] = set
+            } else {
+                problems.append("\(field) \(text) (\(origin)) is not a list of \(names.count) values 0 or 1")
+            }
+        }
+
+        if let emotion = attributes["emotion"] as? [String: Any] {
+            if let flag = emotion["sep_flag"] { native["sep_flag"] = Self.text(flag) }
+            if let raw = emotion["labels"] {
+                native["emotion"] = raw as? String ?? Self.text(raw)
+                readEmotion(raw, origin: origin, into: &labels, problems: &problems, context: context)
+            }
+        }
+
+        return ClipRecord(
+            key: id, path: path, identity: identity, nativeLabels: native, labels: labels, faceBox: faceBox,
+            labelOrigin: origin, labelProblems: problems)
+    }
+
+    /// `labels` is one emotion for the whole clip, or (when `sep_flag` is set) a list of timed segments:
+    /// the clip's emotion is then the one covering the longest total time.
+    func readEmotion(
+        _ raw: Any, origin: SourceLocation, into labels: inout NormalizedLabels, problems: inout [String],
+        context: ScanContext
+    ) {
+        if let single = raw as? String {
+            labels.emotion = context.emotion(single, allowed: Self.emotions, at: origin, into: &problems)
+            return
+        }
+        guard let list = raw as? [Any] else {
+            problems.append("emotion labels \(Self.text(raw)) (\(origin)) are neither a name nor a list of segments")
+            return
+        }
+        var segments: [(index: Int, emotion: String, start: Double?, length: Double)] = []
+        for (i, item) in list.enumerated() {
+            guard let seg = item as? [String: Any], let name = seg["emotion"] as? String else {
+                problems.append("emotion segment \(Self.text(item)) (\(origin)) has no emotion name")
+                continue
+            }
+            let start = Self.number(seg["start_sec"]), end = Self.number(seg["end_sec"])
+            if start == nil || end == nil {
+                problems.append("emotion segment \(Self.text(item)) (\(origin)) lacks a numeric start_sec or end_sec")
+            }
+            guard let canonical = context.emotion(name, allowed: Self.emotions, at: origin, into: &problems) else { continue }
+            let length = start.flatMap { s in end.map { max($0 - s, 0) } } ?? 0
+            segments.append((i, canonical, start, length))
+        }
+        segments.sort { ($0.start ?? .infinity, $0.index) < ($1.start ?? .infinity, $1.index) }
+        var total: [String: Double] = [:]
+        for s in segments {
+            if total[s.emotion] == nil { labels.emotions.append(s.emotion) }
+            total[s.emotion, default: 0] += s.length
+        }
+        // Ties go to the emotion that appears first in time.
+        var longest: (emotion: String, seconds: Double)?
+        for e in labels.emotions {
+            let seconds = total[e] ?? 0
+            if seconds > longest?.seconds ?? -1 { longest = (e, seconds) }
+        }
+        labels.emotion = longest?.emotion
+    }
+
+    /// The names whose bit is 1, in vocabulary order; nil when `raw` is not `names.count` bits.
+    static func flagged(_ raw: Any, names: [String]) -> [String]? {
+        guard let bits = raw as? [Any], bits.count == names.count else { return nil }
+        var out: [String] = []
+        for (bit, name) in zip(bits, names) {
+            guard let b = number(bit), b == 0 || b == 1 else { return nil }
+            if b == 1 { out.append(name) }
+        }
+        return out
+    }
+
+    /// The attribute names from `meta_info`, or the published vocabulary when the JSON's list is unusable.
+    func mapping(_ meta: [String: Any]?, _ field: String, expected: [String], context: ScanContext) -> [String] {
+        guard let raw = meta?[field] else { return expected }
+        if let names = raw as? [String], names.count == expected.count { return names }
+        context.problem(.badRow, file: Self.infoFile,
+                        "meta_info.\(field) is not a list of \(expected.count) names; using the published names instead")
+        return expected
+    }
+
+    // MARK: - The info file
+
+    struct Info {
+        var meta: [String: Any]?
+        var clips: [String: Any] = [:]
+        /// Clip ids in the order the file lists them, with the line each starts on.
+        var order: [(String, Int?)] = []
+    }
+
+    func parseInfo(_ data: Data, context: ScanContext) -> Info {
+        var info = Info()
+        let object: Any
+        do {
+            object = try JSONSerialization.jsonObject(with: data)
+        } catch {
+            context.problem(.unreadableLabelFile, file: Self.infoFile, "not valid JSON: \(error.localizedDescription)")
+            return info
+        }
+        guard let root = object as? [String: Any] else {
+            context.problem(.unreadableLabelFile, file: Self.infoFile, "expected a JSON object with meta_info and clips")
+            return info
+        }
+        info.meta = root["meta_info"] as? [String: Any]
+        let flat = root["clips"] == nil
+        if flat {
+            // Tolerated: the clip map without its `meta_info`/`clips` wrapper.
+            info.clips = root.filter { $0.key != "meta_info" }
+        } else if let clips = root["clips"] as? [String: Any] {
+            info.clips = clips
+        } else {
+            context.problem(.unreadableLabelFile, file: Self.infoFile, "'clips' is not an object of clip id -> clip")
+            return info
+        }
+        let lines = Self.keyLines(in: data, under: flat ? nil : "clips")
+        var seen = Set<String>()
+        for (key, line) in lines where info.clips[key] != nil && seen.insert(key).inserted {
+            info.order.append((key, line))
+        }
+        for key in NaturalOrder.sorted(Array(info.clips.keys)) where !seen.contains(key) {
+            info.order.append((key, nil))
+        }
+        return info
+    }
+
+    /// The keys of the clip map with the line each appears on, in file order: the keys of the object
+    /// under the root key `container`, or of the root itself when `container` is nil.
+    static func keyLines(in data: Data, under container: String?) -> [(String, Int)] {
+        let bytes = [UInt8](data)
+        var out: [(String, Int)] = []
+        var depth = 0
+        var rootKey: String?
+        var line = 1
+        var i = 0
+        let quote = UInt8(ascii: "\""), backslash = UInt8(ascii: "\\"), newline = UInt8(ascii: "\n")
+        while i < bytes.count {
+            let b = bytes[i]
+            switch b {
+            case quote:
+                let start = i + 1
+                var j = start
+                var escaped = false
+                while j < bytes.count && bytes[j] != quote {
+                    if bytes[j] == backslash { escaped = true; j += 1 }
+                    j += 1
+                }
+                let end = min(j, bytes.count)
+                var k = end + 1
+                while k < bytes.count, [0x20, 0x09, 0x0D, 0x0A].contains(bytes[k]) {
+                    if bytes[k] == newline { line += 1 }
+                    k += 1
+                }
+                if k < bytes.count && bytes[k] == UInt8(ascii: ":") {
+                    var key = String(decoding: bytes[start..<end], as: UTF8.self)
+                    if escaped, let s = try? JSONSerialization.jsonObject(
+                        with: Data(bytes[(start - 1)...min(end, bytes.count - 1)]), options: [.fragmentsAllowed]) as? String {
+                        key = s
+                    }
+                    if depth == 1 { rootKey = key }
+                    if container == nil ? depth == 1 : (depth == 2 && rootKey == container) {
+                        out.append((key, line))
+                    }
+                }
+                i = k
+                continue
+            case UInt8(ascii: "{"), UInt8(ascii: "["):
+                depth += 1
+            case UInt8(ascii: "}"), UInt8(ascii: "]"):
+                depth -= 1
+            case newline:
+                line += 1
+            default:
+                break
+            }
+            i += 1
+        }
+        return out
+    }
+
+    // MARK: - JSON values
+
+    /// A JSON number (or a number written as a string). Booleans pass as 1 and 0: Foundation cannot
+    /// tell them from the integers 1 and 0 on every platform.
+    static func number(_ any: Any?) -> Double? {
+        switch any {
+        case let n as NSNumber: return n.doubleValue
+        case let s as String: return Double(s.trimmingCharacters(in: .whitespaces))
+        default: return nil
+        }
+    }
+
+    /// A JSON value written back as compact JSON text, for `nativeLabels`; a string stays as it is.
+    static func text(_ any: Any) -> String {
+        if let s = any as? String { return s }
+        guard let data = try? JSONSerialization.data(
+            withJSONObject: any, options: [.sortedKeys, .withoutEscapingSlashes, .fragmentsAllowed])
+        else { return "\(any)" }
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    /// `12` for 12.0, `12.5` for 12.5.
+    static func format(_ value: Double) -> String {
+        value == value.rounded() && abs(value) < 1e15 ? String(Int(value)) : String(value)
+    }
+}
