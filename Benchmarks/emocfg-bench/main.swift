@@ -1,1 +1,174 @@
-print("bench")
+// Benchmarks for emocfg, run on demand with `make bench` (never in CI).
+//
+//   emocfg-bench probe  [--files N] [--jobs N]   in-process libavformat vs one ffprobe process per file
+//   emocfg-bench upsert [--clips N]              clip records upserted into a fresh store, clips/s
+//
+// Both sides of a comparison run in the same process, one after the other, on the same files, so
+// the ratio holds on a shared, noisy machine where absolute times do not.
+import EmoCFG
+import Foundation
+
+func arg(_ name: String, _ fallback: Int) -> Int {
+    let a = CommandLine.arguments
+    if let i = a.firstIndex(of: name), i + 1 < a.count, let v = Int(a[i + 1]) { return v }
+    return fallback
+}
+
+func seconds(_ body: () throws -> Void) rethrows -> Double {
+    let t = DispatchTime.now().uptimeNanoseconds
+    try body()
+    return Double(DispatchTime.now().uptimeNanoseconds - t) / 1e9
+}
+
+func which(_ tool: String) -> String? {
+    for dir in (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin").split(separator: ":") {
+        let p = "\(dir)/\(tool)"
+        if FileManager.default.isExecutableFile(atPath: p) { return p }
+    }
+    return nil
+}
+
+@discardableResult
+func run(_ tool: String, _ args: [String]) -> Int32 {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: tool)
+    p.arguments = args
+    p.standardOutput = FileHandle.nullDevice
+    p.standardError = FileHandle.nullDevice
+    do { try p.run() } catch { return -1 }
+    p.waitUntilExit()
+    return p.terminationStatus
+}
+
+let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .deletingLastPathComponent().appendingPathComponent("Tests/Fixtures/_media")
+
+/// Makes `count` video files: copies of a few realistic clips (a 3 s 640x360 H.264+AAC mp4 like a
+/// MELD/RAVDESS clip and a 2 s AVI like AFEW/CAER, made with ffmpeg), or of the fixtures if ffmpeg
+/// is absent.
+func makeVideos(count: Int, in dir: URL) throws -> [String] {
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    var bases: [URL] = []
+    if let ffmpeg = which("ffmpeg") {
+        let mp4 = dir.appendingPathComponent("base.mp4"), avi = dir.appendingPathComponent("base.avi")
+        run(ffmpeg, ["-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=640x360:rate=30:duration=3",
+                     "-f", "lavfi", "-i", "sine=frequency=440:duration=3", "-c:v", "libx264", "-preset", "veryfast",
+                     "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest", mp4.path])
+        run(ffmpeg, ["-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=720x576:rate=25:duration=2",
+                     "-c:v", "mpeg4", "-q:v", "5", avi.path])
+        bases = [mp4, avi].filter { FileManager.default.fileExists(atPath: $0.path) }
+    }
+    if bases.isEmpty {
+        bases = ["av.mp4", "clip.avi", "square_av.mp4"].map { fixtures.appendingPathComponent($0) }
+    }
+    var paths: [String] = []
+    for i in 0..<count {
+        let base = bases[i % bases.count]
+        let dst = dir.appendingPathComponent(String(format: "clip_%05d.%@", i, base.pathExtension))
+        try? FileManager.default.removeItem(at: dst)
+        try FileManager.default.copyItem(at: base, to: dst)
+        paths.append(dst.path)
+    }
+    return paths
+}
+
+func probeInProcess(_ paths: [String], jobs: Int) -> Int {
+    nonisolated(unsafe) var ok = [Bool](repeating: false, count: paths.count)
+    let chunk = (paths.count + jobs - 1) / jobs
+    DispatchQueue.concurrentPerform(iterations: jobs) { j in
+        for i in (j * chunk)..<min(paths.count, (j + 1) * chunk) {
+            ok[i] = (try? MediaProbe.probe(path: paths[i])) != nil
+        }
+    }
+    return ok.filter { $0 }.count
+}
+
+func probeWithFFprobe(_ ffprobe: String, _ paths: [String], jobs: Int) -> Int {
+    nonisolated(unsafe) var ok = [Bool](repeating: false, count: paths.count)
+    let chunk = (paths.count + jobs - 1) / jobs
+    DispatchQueue.concurrentPerform(iterations: jobs) { j in
+        for i in (j * chunk)..<min(paths.count, (j + 1) * chunk) {
+            ok[i] = run(ffprobe, ["-v", "error", "-show_format", "-show_streams", "-of", "json", paths[i]]) == 0
+        }
+    }
+    return ok.filter { $0 }.count
+}
+
+func probeBenchmark() throws {
+    let n = arg("--files", 600), jobs = arg("--jobs", ProcessInfo.processInfo.activeProcessorCount)
+    guard let ffprobe = which("ffprobe") else {
+        print("ffprobe is not installed (apt-get install ffmpeg); it is the baseline of this benchmark")
+        exit(1)
+    }
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("emocfg-bench-probe")
+    let paths = try makeVideos(count: n, in: dir)
+    defer { try? FileManager.default.removeItem(at: dir) }
+    _ = probeInProcess(Array(paths.prefix(8)), jobs: 1)  // warm the page cache and libav's tables
+
+    var okE1 = 0, okEN = 0, okF1 = 0, okFN = 0
+    let e1 = seconds { okE1 = probeInProcess(paths, jobs: 1) }
+    let eN = seconds { okEN = probeInProcess(paths, jobs: jobs) }
+    let f1 = seconds { okF1 = probeWithFFprobe(ffprobe, paths, jobs: 1) }
+    let fN = seconds { okFN = probeWithFFprobe(ffprobe, paths, jobs: jobs) }
+    print("probe: \(n) files, \(jobs) jobs")
+    print(String(format: "  emocfg in-process, 1 thread     %7.3f s  %8.0f files/s  (%d ok)", e1, Double(n) / e1, okE1))
+    print(String(format: "  emocfg in-process, %d threads    %7.3f s  %8.0f files/s  (%d ok)", jobs, eN, Double(n) / eN, okEN))
+    print(String(format: "  ffprobe, one process per file   %7.3f s  %8.0f files/s  (%d ok)", f1, Double(n) / f1, okF1))
+    print(String(format: "  ffprobe, %d processes at a time  %7.3f s  %8.0f files/s  (%d ok)", jobs, fN, Double(n) / fN, okFN))
+    print(String(format: "  ratio emocfg (%d threads) vs ffprobe per file, sequential: %.0fx", jobs, f1 / eN))
+    print(String(format: "  ratio emocfg (%d threads) vs ffprobe per file, %d at a time: %.0fx", jobs, jobs, fN / eN))
+    print(String(format: "  ratio emocfg (1 thread)  vs ffprobe per file, sequential: %.0fx", f1 / e1))
+}
+
+func upsertBenchmark() throws {
+    let n = arg("--clips", 100_000), batch = arg("--batch", 1000)
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("emocfg-bench-upsert-\(getpid())")
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let store = try Store(path: dir.appendingPathComponent("bench.sqlite").path)
+    try store.upsertSource(SourceRow(name: "Synthetic", root: "/synthetic", adapter: "manifest", adapterVersion: 1, licence: nil))
+    let emotions = ["neutral", "happiness", "sadness", "anger", "surprise", "fear", "disgust"]
+    let clips: [StoredClip] = (0..<n).map { i in
+        let key = String(format: "%07d", i)
+        let record = ClipRecord(
+            key: key, path: "clips/\(key).mp4", nativeSplit: i % 5 == 0 ? "test" : "train", split: i % 5 == 0 ? "test" : "train",
+            identity: "actor:\(i % 977)", nativeLabels: ["label": "\(i % 7 + 1)"],
+            labels: NormalizedLabels(emotion: emotions[i % 7]), texts: ["utterance": "Synthetic line number \(i), with a comma."],
+            labelOrigin: SourceLocation(file: "labels.csv", line: i + 2))
+        return StoredClip(
+            uid: "Synthetic/\(key)", source: "Synthetic", record: record,
+            probe: ProbeResult(duration: 3.2, width: 1280, height: 720, fps: 29.97, frameCount: 96, frameCountExact: true,
+                               codec: "h264", hasAudio: true, container: "mov,mp4,m4a,3gp,3g2,mj2"),
+            face: FaceBox(x: 0.3, y: 0.2, w: 0.35, h: 0.5, origin: .sidecar), view: .head,
+            fileSize: 400_000 + Int64(i), fileMtime: 1_700_000_000 + Double(i), recordHash: StableHash.hex(key),
+            status: .ok, error: nil)
+    }
+    let t = try seconds {
+        var i = 0
+        while i < clips.count {
+            try store.upsertClips(Array(clips[i..<min(i + batch, clips.count)]))
+            i += batch
+        }
+    }
+    let stored = try store.sourceCounts()["Synthetic"]?.clips ?? 0
+    print("upsert: \(n) clips in batches of \(batch) into a new WAL store")
+    print(String(format: "  %.3f s, %.0f clips/s (%d rows stored)", t, Double(n) / t, stored))
+    let t2 = try seconds {
+        var i = 0
+        while i < clips.count {
+            try store.upsertClips(Array(clips[i..<min(i + batch, clips.count)]))
+            i += batch
+        }
+    }
+    print(String(format: "  again over existing rows: %.3f s, %.0f clips/s", t2, Double(n) / t2))
+}
+
+switch CommandLine.arguments.dropFirst().first {
+case "probe": try probeBenchmark()
+case "upsert": try upsertBenchmark()
+case nil, "all":
+    try probeBenchmark()
+    try upsertBenchmark()
+default:
+    print("usage: emocfg-bench [probe [--files N] [--jobs N] | upsert [--clips N] [--batch N] | all]")
+    exit(2)
+}

@@ -124,5 +124,5 @@ final class SourcesConfigTests: XCTestCase {
 
     /// Every adapter name the shipped file may use (Ingest's registry is not importable from here).
     static let allAdapterNames = ["dfew", "mafw", "ferv39k", "afew", "caer", "ravdess", "mead", "meld", "mer2023",
-                                  "mmsa", "affwild2", "casme", "casme2", "casme2cas", "celebvhq", "celebvtext", "manifest"]
+                                  "mmsa", "affwild2", "casme", "casme2", "casme_sq", "celebvhq", "celebvtext", "manifest"]
 }

@@ -89,3 +89,28 @@ final class StoreTests: XCTestCase {
         XCTAssertTrue(FileManager.default.fileExists(atPath: path))
     }
 }
+
+final class CanonicalJSONTests: XCTestCase {
+    func test_string_maps_are_written_with_sorted_keys_and_round_trip_through_json() throws {
+        let map = ["b": "say \"hi\"\\ now", "a": "line\nbreak\ttab\u{01}", "中文": "你好，世界 😀", "/": "a/b"]
+        let text = CanonicalJSON.encode(map)
+        XCTAssertTrue(text.hasPrefix("{\"/\":\"a/b\",\"a\":"), text)
+        XCTAssertEqual(CanonicalJSON.decode([String: String].self, text), map)
+        XCTAssertEqual(CanonicalJSON.encode([String: String]()), "{}")
+    }
+}
+
+extension CanonicalJSONTests {
+    func test_normalised_labels_written_directly_decode_to_the_same_value_as_the_encoder_gives() throws {
+        let full = NormalizedLabels(
+            emotion: "anger", emotions: ["anger", "disgust"], sentiment: "negative", sentimentScore: -2.4,
+            valence: -0.35, arousal: 0.8, intensity: "strong",
+            attributes: ["appearance": ["male", "no_beard"], "action": []], facts: ["view": "front", "q": "\"x\""])
+        for labels in [full, NormalizedLabels(), NormalizedLabels(sentimentScore: 1e-7)] {
+            let direct = CanonicalJSON.encode(labels)
+            XCTAssertEqual(CanonicalJSON.decode(NormalizedLabels.self, direct), labels, direct)
+            let viaEncoder = String(decoding: try JSONEncoder().encode(labels), as: UTF8.self)
+            XCTAssertEqual(CanonicalJSON.decode(NormalizedLabels.self, viaEncoder), CanonicalJSON.decode(NormalizedLabels.self, direct))
+        }
+    }
+}

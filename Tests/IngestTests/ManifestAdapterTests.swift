@@ -44,7 +44,7 @@ final class ManifestAdapterTests: XCTestCase {
         let r = try XCTUnwrap(try perr()["videos/dia01_utt02"]).record
         XCTAssertEqual(r.path, "videos/dia01_utt02.mp4")
         XCTAssertEqual(r.labels.emotion, "happiness")
-        XCTAssertEqual(r.nativeLabels, ["label": "joy", "speaker": "spk_B", "split": "train"])
+        XCTAssertEqual(r.nativeLabels, ["label": "joy", "speaker": "spk_B"])
         XCTAssertEqual(r.identity, "speaker:spk_B")
         XCTAssertEqual(r.nativeSplit, "train")
         XCTAssertEqual(r.split, "train")

@@ -186,8 +186,9 @@ public struct ManifestAdapter: DatasetAdapter {
         }
         let key = column("key").flatMap { values[$0] } ?? (path as NSString).deletingPathExtension
 
+        // The split goes to nativeSplit and the text to texts; the rest are the row's labels as given.
         var native: [String: String] = [:]
-        for (field, column) in columns where field != "path" && field != "key" && field != "text" {
+        for (field, column) in columns where !["path", "key", "text", "split"].contains(field) {
             if let v = values[column] { native[column] = v }
         }
         var labels = NormalizedLabels()
