@@ -22,8 +22,8 @@ public struct SourceSummary: Codable, Sendable, Equatable {
     public var labelled = 0
     /// Problems recorded for the source (rows, labels, files, probing), new or still standing.
     public var errors = 0
-    /// Clips left as they were because nothing about them changed.
-    public var unchanged = 0
+    /// Clips skipped because nothing about them (record, file size, mtime) changed since the last run.
+    public var skipped = 0
     /// Clips written (new or changed) on this run.
     public var written = 0
     public var note: String?
@@ -62,6 +62,11 @@ public struct IngestRunner: Sendable {
     /// Checks that every named source exists and every enabled source's adapter accepts its options,
     /// before any work starts, so a bad `sources.yaml` fails without touching the store.
     public func plan(sources names: [String]?) throws -> [(SourceConfig, any DatasetAdapter)] {
+        try Self.plan(config, sources: names)
+    }
+
+    /// The same check without a store, so a bad configuration is reported before any file is created.
+    public static func plan(_ config: SourcesConfig, sources names: [String]?) throws -> [(SourceConfig, any DatasetAdapter)] {
         let known = config.sources.map(\.name)
         for n in names ?? [] where !known.contains(n) {
             throw ConfigError(file: config.file, line: nil, key: n,
@@ -154,7 +159,7 @@ public struct IngestRunner: Sendable {
                 || (previous!.status == .gone)
             let recordChanged = previous?.recordHash != hash
             if !fileChanged && !recordChanged {
-                summary.unchanged += 1
+                summary.skipped += 1
                 continue
             }
             pending.append(Pending(uid: uid, record: record, hash: hash, state: state, old: previous, recheckMedia: fileChanged))

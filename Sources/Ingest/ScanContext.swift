@@ -90,6 +90,19 @@ public final class ScanContext {
         }
     }
 
+    /// The rows of `table` that have as many fields as its header; every other row is reported as a
+    /// bad row naming the line, the expected fields and the count found.
+    public func wellFormedRows(_ table: CSVTable, file: String) -> [CSVRow] {
+        table.rows.filter { row in
+            guard row.fields.count == table.header.count else {
+                problem(.badRow, file: file, line: row.line,
+                        "expected \(table.header.count) fields (\(table.header.joined(separator: ","))), found \(row.fields.count)")
+                return false
+            }
+            return true
+        }
+    }
+
     /// A CSV file's records without treating any row as a header.
     public func csvRows(_ relative: String, delimiter: Character = ",") -> [CSVRow]? {
         guard let data = read(relative) else { return nil }

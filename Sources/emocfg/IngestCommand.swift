@@ -8,7 +8,9 @@ struct IngestCommand: AsyncParsableCommand {
         commandName: "ingest",
         abstract: "Read each dataset in its native layout, probe every video in-process, and store clips and labels.",
         discussion: """
-            Sources whose root is not on this machine are skipped with a note. A bad clip, row or label is
+            The summary shows per source: clips found, probed on this run, labelled, problems recorded, and
+            skipped (unchanged since the last run). Sources whose root is not on this machine are skipped
+            with a note. A bad clip, row or label is
             recorded with its file and line (see `emocfg status`) and never stops the run. Rerunning is
             idempotent: unchanged files are not probed again; a file whose size or mtime changed is.
             Adapters: \(AdapterRegistry.names.joined(separator: ", ")).
@@ -34,9 +36,8 @@ struct IngestCommand: AsyncParsableCommand {
         let runner: IngestRunner
         do {
             config = try SourcesConfig.load(URL(fileURLWithPath: sources), adapters: AdapterRegistry.names)
-            let store = try storeOptions.openStore()
-            runner = IngestRunner(store: store, config: config, jobs: jobs)
-            _ = try runner.plan(sources: source.isEmpty ? nil : source)
+            _ = try IngestRunner.plan(config, sources: source.isEmpty ? nil : source)
+            runner = IngestRunner(store: try storeOptions.openStore(), config: config, jobs: jobs)
         } catch {
             throw fail(error)
         }
@@ -64,10 +65,10 @@ struct IngestCommand: AsyncParsableCommand {
             printJSON(IngestReport(sources: summaries, seconds: Date().timeIntervalSince(started)))
             return
         }
-        var table = TextTable(header: ["source", "found", "probed", "labelled", "errors", "unchanged", "note"])
+        var table = TextTable(header: ["source", "found", "probed", "labelled", "errors", "skipped", "note"])
         for s in summaries {
             if s.outcome == .done {
-                table.rows.append([s.name, "\(s.found)", "\(s.probed)", "\(s.labelled)", "\(s.errors)", "\(s.unchanged)", ""])
+                table.rows.append([s.name, "\(s.found)", "\(s.probed)", "\(s.labelled)", "\(s.errors)", "\(s.skipped)", ""])
             } else {
                 table.rows.append([s.name, "-", "-", "-", s.outcome == .failed ? "\(s.errors)" : "-", "-",
                                    "\(s.outcome.rawValue): \(s.note ?? "")"])

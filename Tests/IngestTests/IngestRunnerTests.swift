@@ -97,7 +97,7 @@ final class IngestRunnerTests: XCTestCase {
         let second = try ingestReplica("RAVDESS", adapter: "ravdess", root: root, store: first.store)
         XCTAssertEqual(second.summary.probed, 0)
         XCTAssertEqual(second.summary.written, 0)
-        XCTAssertEqual(second.summary.unchanged, 9)
+        XCTAssertEqual(second.summary.skipped, 9)
         XCTAssertEqual(try snapshot(first.store), before, "no row written, no problem re-inserted")
     }
 
@@ -109,7 +109,7 @@ final class IngestRunnerTests: XCTestCase {
         let second = try ingestReplica("RAVDESS", adapter: "ravdess", root: root, store: first.store)
         XCTAssertEqual(second.summary.probed, 1)
         XCTAssertEqual(second.summary.written, 1)
-        XCTAssertEqual(second.summary.unchanged, 8)
+        XCTAssertEqual(second.summary.skipped, 8)
         let stored = try XCTUnwrap(try first.store.clip(uid: "RAVDESS/01-01-08-02-02-01-02"))
         XCTAssertEqual(stored.fileMtime ?? 0, (try fm.attributesOfItem(atPath: touched.path)[.modificationDate] as! Date).timeIntervalSince1970, accuracy: 0.001)
     }

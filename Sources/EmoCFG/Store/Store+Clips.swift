@@ -282,7 +282,8 @@ extension Store {
 
     public func problems(source: String? = nil) throws -> [StoredProblem] {
         try read { db in
-            let sql = "SELECT * FROM ingest_problems" + (source == nil ? "" : " WHERE source = ?") + " ORDER BY id"
+            let sql = "SELECT * FROM ingest_problems" + (source == nil ? "" : " WHERE source = ?")
+                + " ORDER BY source, file, line, id"
             return try Row.fetchAll(db, sql: sql, arguments: source.map { [$0] } ?? []).map { row in
                 let file: String? = row["file"]
                 let problem = IngestProblem(

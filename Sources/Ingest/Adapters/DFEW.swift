@@ -74,12 +74,7 @@ public struct DFEWAdapter: DatasetAdapter {
                                     "header lacks \(missing.joined(separator: ", ")); expected video_name,label")
                     continue
                 }
-                for row in table.rows {
-                    guard row.fields.count == table.header.count else {
-                        context.problem(.badRow, file: file, line: row.line,
-                                        "expected \(table.header.count) fields (video_name,label), found \(row.fields.count)")
-                        continue
-                    }
+                for row in context.wellFormedRows(table, file: file) {
                     let name = table.value(row, "video_name") ?? ""
                     guard let id = Self.clipID(name) else {
                         context.problem(.badRow, file: file, line: row.line, "video_name '\(name)' is not a clip number")

@@ -85,13 +85,8 @@ public struct MELDAdapter: DatasetAdapter {
         }
         var out: [ClipRecord] = []
         var firstLine: [String: Int] = [:]
-        for row in table.rows {
+        for row in context.wellFormedRows(table, file: file) {
             let origin = SourceLocation(file: file, line: row.line)
-            guard row.fields.count == table.header.count else {
-                context.problem(.badRow, file: file, line: row.line,
-                                "expected \(table.header.count) fields, found \(row.fields.count)")
-                continue
-            }
             func field(_ name: String) -> String { table.value(row, name) ?? "" }
             let d = field("Dialogue_ID"), u = field("Utterance_ID")
             guard Self.isNumber(d), Self.isNumber(u) else {

@@ -111,12 +111,7 @@ public struct MER2023Adapter: DatasetAdapter {
         }
         let hasValence = table.column("valence") != nil
         var out: [(ClipRecord, Int)] = []
-        for row in table.rows {
-            guard row.fields.count == table.header.count else {
-                context.problem(.badRow, file: file, line: row.line,
-                                "expected \(table.header.count) fields (\(table.header.joined(separator: ","))), found \(row.fields.count)")
-                continue
-            }
+        for row in context.wellFormedRows(table, file: file) {
             var name = table.value(row, "name") ?? ""
             let ext = (name as NSString).pathExtension.lowercased()
             if Self.mediaExtensions.contains(ext) { name = (name as NSString).deletingPathExtension }
@@ -169,12 +164,7 @@ public struct MER2023Adapter: DatasetAdapter {
                             "header '\(table.header.joined(separator: ","))' is not name,chinese,english")
             return
         }
-        for row in table.rows {
-            guard row.fields.count == table.header.count else {
-                context.problem(.badRow, file: file, line: row.line,
-                                "expected \(table.header.count) fields (\(table.header.joined(separator: ","))), found \(row.fields.count)")
-                continue
-            }
+        for row in context.wellFormedRows(table, file: file) {
             guard let name = table.value(row, "name"), let i = index[name] else { continue }
             for language in languages {
                 // Blank transcripts are common (no speech, failed ASR): no text rather than an empty one.

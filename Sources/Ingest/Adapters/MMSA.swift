@@ -88,7 +88,7 @@ public struct MMSAAdapter: DatasetAdapter {
                     message: "\(Self.labelFile) lacks the column(s) \(missing.joined(separator: ", ")); "
                         + "header found: \(table.header.joined(separator: ","))")
             }
-            for row in table.rows {
+            for row in context.wellFormedRows(table, file: Self.labelFile) {
                 guard let r = labelledRecord(row, table: table, variant: variant, context: context) else { continue }
                 if let first = seen[r.key] {
                     context.problem(.badRow, file: Self.labelFile, line: row.line, clip: r.key,
@@ -125,11 +125,6 @@ public struct MMSAAdapter: DatasetAdapter {
 
     func labelledRecord(_ row: CSVRow, table: CSVTable, variant: Variant, context: ScanContext) -> ClipRecord? {
         let file = Self.labelFile
-        guard row.fields.count == table.header.count else {
-            context.problem(.badRow, file: file, line: row.line,
-                            "expected \(table.header.count) fields (\(table.header.joined(separator: ","))), found \(row.fields.count)")
-            return nil
-        }
         let videoID = table.value(row, "video_id") ?? ""
         let clipID = table.value(row, "clip_id") ?? ""
         guard !videoID.isEmpty, !clipID.isEmpty else {

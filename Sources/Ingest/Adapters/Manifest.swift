@@ -115,12 +115,7 @@ public struct ManifestAdapter: DatasetAdapter {
                 message: "\(file) has no column \(fields.joined(separator: ", ")); header found: \(table.header.joined(separator: ","))")
         }
         var out: [(line: Int, values: [String: String])] = []
-        for row in table.rows {
-            guard row.fields.count == table.header.count else {
-                context.problem(.badRow, file: file, line: row.line,
-                                "expected \(table.header.count) fields (\(table.header.joined(separator: ","))), found \(row.fields.count)")
-                continue
-            }
+        for row in context.wellFormedRows(table, file: file) {
             var values: [String: String] = [:]
             for (_, column) in columns {
                 if let v = table.value(row, column), !v.isEmpty { values[column] = v }
