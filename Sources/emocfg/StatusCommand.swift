@@ -37,7 +37,8 @@ struct StatusCommand: AsyncParsableCommand {
         }
         if problems {
             for p in try store.problems(source: source) {
-                let loc = p.problem.location.map { "\($0): " } ?? ""
+                // Adapters often name the place in the message itself; print it once.
+                let loc = p.problem.location.map { $0.description }.map { p.problem.message.contains($0) ? "" : "\($0): " } ?? ""
                 print("\(p.source)\t\(p.problem.kind.rawValue)\t\(loc)\(p.problem.message)")
             }
         }
