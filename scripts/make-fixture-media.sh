@@ -19,3 +19,6 @@ ffmpeg -v error -y -f lavfi -i "testsrc2=size=80x80:rate=30:duration=0.5" \
 # Matroska states no frame count: the probe must estimate it from duration x fps
 ffmpeg -v error -y -f lavfi -i "testsrc2=size=64x48:rate=10:duration=0.6" "${x264[@]}" estimated.mkv
 ls -la "$out"
+# single frames for frame-folder replicas (32x24)
+ffmpeg -v error -y -f lavfi -i "testsrc2=size=32x24:rate=1:duration=1" -frames:v 1 -q:v 10 frame.jpg
+ffmpeg -v error -y -f lavfi -i "testsrc2=size=32x24:rate=1:duration=1" -frames:v 1 frame.png

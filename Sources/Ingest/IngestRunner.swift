@@ -112,7 +112,8 @@ public struct IngestRunner: Sendable {
         try store.upsertSource(SourceRow(name: source.name, root: source.root.path, adapter: adapterType.name,
                                          adapterVersion: adapterType.version, licence: source.licence))
 
-        let context = ScanContext(sourceName: source.name, root: source.root)
+        let old = Dictionary(try store.clips(source: source.name).map { ($0.uid, $0) }, uniquingKeysWith: { a, _ in a })
+        let context = ScanContext(sourceName: source.name, root: source.root, known: try store.mediaProbes(source: source.name))
         var summary = SourceSummary(name: source.name, outcome: .done)
         let records: [ClipRecord]
         do {
@@ -130,7 +131,6 @@ public struct IngestRunner: Sendable {
         }
 
         let sidecar = source.faceBoxes.map(FaceBoxSidecar.init(config:))
-        let old = Dictionary(try store.clips(source: source.name).map { ($0.uid, $0) }, uniquingKeysWith: { a, _ in a })
 
         // Scan problems: the adapter's, each clip's label problems, duplicate keys, sidecar rows.
         var scanProblems = context.problems.map {
@@ -189,22 +189,34 @@ public struct IngestRunner: Sendable {
                 pending[i].status = .unreadable
                 pending[i].error = "\(r.path): \(why)"
                 pending[i].mediaProblems.append(IngestProblem(clipKey: r.key, kind: .unreadableMedia, location: SourceLocation(file: r.path), message: "\(r.path): \(why)"))
-            case .directory:
-                break  // frame folders: counted by the frame-folder reader
-            case .regularFile:
+            case .directory, .regularFile:
                 toProbe[r.path, default: []].append(i)
             }
         }
 
         let paths = Array(toProbe.keys).sorted()
+        let media = paths.map { path -> MediaJob in
+            let first = pending[toProbe[path]![0]].record
+            return MediaJob(path: context.url(path).path, frames: first.kind == .frames, fps: first.frameRate)
+        }
         progress(.sourceStarted(name: source.name, clips: seen.count, toProbe: paths.count))
-        let results = await probeAll(paths.map { context.url($0).path }) { done in
+        let results = await probeAll(media) { done in
             progress(.probed(name: source.name, done: done, total: paths.count))
         }
+        var freshProbes: [Store.MediaProbeRow] = []
         for (path, result) in zip(paths, results) {
+            if case .success(let (probe, _)) = result, let i = toProbe[path]?.first {
+                freshProbes.append(Store.MediaProbeRow(path: path, size: pending[i].state.size, mtime: pending[i].state.mtime, probe: probe))
+            }
             for i in toProbe[path]! {
                 switch result {
-                case .success(var probe):
+                case .success(let (found, strays)):
+                    var probe = found
+                    for stray in strays {
+                        pending[i].mediaProblems.append(IngestProblem(
+                            clipKey: pending[i].record.key, kind: .strayFile, location: SourceLocation(file: path + "/" + stray),
+                            message: "\(path)/\(stray) is not a frame image (.jpg, .jpeg, .png, .bmp); the folder's other frames are used"))
+                    }
                     if let w = pending[i].record.window {
                         probe.duration = w.length
                         probe.frameCount = probe.fps.map { Int((w.length * $0).rounded()) }
@@ -250,6 +262,7 @@ public struct IngestRunner: Sendable {
         }
         try flush()
         try store.replaceProblems(source: source.name, phase: .scan, with: scanProblems)
+        try store.saveMediaProbes(source: source.name, context.newProbes + freshProbes)
         try store.markGone(source: source.name, present: seen)
 
         let counts = try store.sourceCounts()[source.name] ?? SourceCounts()
@@ -259,18 +272,35 @@ public struct IngestRunner: Sendable {
         return summary
     }
 
-    /// Probes `paths` on `jobs` threads at once, returning results in input order.
-    func probeAll(_ paths: [String], progress: @escaping @Sendable (Int) -> Void) async -> [Result<ProbeResult, ProbeError>] {
+    /// One file or frame folder to measure.
+    struct MediaJob: Sendable {
+        var path: String
+        var frames: Bool
+        var fps: Double?
+
+        /// The media facts, and for a frame folder the names of files in it that are not frames.
+        func run() -> Result<(ProbeResult, [String]), ProbeError> {
+            Result { () throws(ProbeError) in
+                if frames {
+                    let folder = try FrameFolder.probe(path: path, fps: fps)
+                    return (folder.probe, folder.strays)
+                }
+                return (try MediaProbe.probe(path: path), [])
+            }
+        }
+    }
+
+    /// Probes `media` on `jobs` threads at once, returning results in input order.
+    func probeAll(_ media: [MediaJob], progress: @escaping @Sendable (Int) -> Void) async -> [Result<(ProbeResult, [String]), ProbeError>] {
+        let paths = media
         guard !paths.isEmpty else { return [] }
-        return await withTaskGroup(of: (Int, Result<ProbeResult, ProbeError>).self) { group in
-            var results = [Result<ProbeResult, ProbeError>?](repeating: nil, count: paths.count)
+        return await withTaskGroup(of: (Int, Result<(ProbeResult, [String]), ProbeError>).self) { group in
+            var results = [Result<(ProbeResult, [String]), ProbeError>?](repeating: nil, count: paths.count)
             var next = 0, done = 0
             func submit() {
-                let i = next, path = paths[i]
+                let i = next, job = paths[i]
                 next += 1
-                group.addTask {
-                    return (i, Result { () throws(ProbeError) in try MediaProbe.probe(path: path) })
-                }
+                group.addTask { (i, job.run()) }
             }
             while next < min(jobs, paths.count) { submit() }
             while let (i, r) = await group.next() {

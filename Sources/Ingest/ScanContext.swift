@@ -7,11 +7,39 @@ public final class ScanContext {
     public let sourceName: String
     public let root: URL
     public private(set) var problems: [IngestProblem] = []
+    /// Videos an adapter had to probe while scanning (not reused from the store).
+    public private(set) var scanProbes = 0
     private let fm = FileManager.default
+    /// Probe results already in the store, by path relative to the root, with the file's size and
+    /// mtime when probed: reused while the file is unchanged.
+    private var known: [String: Store.MediaProbeRow]
+    /// Probes made during this scan, for the runner to store.
+    public private(set) var newProbes: [Store.MediaProbeRow] = []
 
-    public init(sourceName: String, root: URL) {
+    public init(sourceName: String, root: URL, known: [String: Store.MediaProbeRow] = [:]) {
         self.sourceName = sourceName
         self.root = root.standardizedFileURL
+        self.known = known
+    }
+
+    /// Duration, frame count and rate of a video, for adapters that must cut it into time windows
+    /// while scanning (AffWild2). Reuses the store's result while the file is unchanged, so reruns
+    /// probe nothing. A video that cannot be read is reported and gives nil.
+    public func probe(_ relative: String) -> ProbeResult? {
+        let state = MediaFileState.check(url(relative).path, expectDirectory: false)
+        if let k = known[relative], k.size == state.size, k.mtime == state.mtime { return k.probe }
+        guard state.outcome == .regularFile else { return nil }
+        scanProbes += 1
+        do {
+            let p = try MediaProbe.probe(path: url(relative).path)
+            let row = Store.MediaProbeRow(path: relative, size: state.size, mtime: state.mtime, probe: p)
+            known[relative] = row
+            newProbes.append(row)
+            return p
+        } catch {
+            problem(.probeFailed, file: relative, "libavformat \(error.message)")
+            return nil
+        }
     }
 
     /// Records a problem; the scan goes on.

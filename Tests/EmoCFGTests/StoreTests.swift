@@ -19,12 +19,12 @@ final class StoreTests: XCTestCase {
             fileSize: 1234, fileMtime: 1_700_000_000.123456, recordHash: "abc", status: .ok, error: nil)
     }
 
-    func test_a_new_store_is_in_wal_mode_with_the_v1_migration() throws {
+    func test_a_new_store_is_in_wal_mode_with_every_migration() throws {
         let store = try makeStore()
         XCTAssertEqual(try store.journalMode(), "wal")
-        XCTAssertEqual(try store.appliedMigrations(), ["v1-sources-clips"])
+        XCTAssertEqual(try store.appliedMigrations(), ["v1-sources-clips", "v2-media-probes"])
         // Reopening applies nothing twice.
-        XCTAssertEqual(try Store(path: store.path).appliedMigrations(), ["v1-sources-clips"])
+        XCTAssertEqual(try Store(path: store.path).appliedMigrations(), ["v1-sources-clips", "v2-media-probes"])
     }
 
     func test_clip_round_trips_every_field() throws {

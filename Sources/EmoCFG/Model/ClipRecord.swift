@@ -64,13 +64,16 @@ public struct ClipRecord: Codable, Sendable, Equatable {
     public var labelOrigin: SourceLocation?
     /// Problems with this clip's labels that the adapter found (out-of-vocabulary values, …).
     public var labelProblems: [String]
+    /// For `frames` clips: the dataset's known frame rate (images carry none), from `sources.yaml`.
+    public var frameRate: Double?
 
     public init(
         key: String, path: String, kind: ClipKind = .video, window: TimeWindow? = nil,
         nativeSplit: String? = nil, split: String? = nil, folds: [String: String] = [:],
         identity: String? = nil, nativeLabels: [String: String] = [:],
         labels: NormalizedLabels = NormalizedLabels(), faceBox: FaceBox? = nil,
-        texts: [String: String] = [:], labelOrigin: SourceLocation? = nil, labelProblems: [String] = []
+        texts: [String: String] = [:], labelOrigin: SourceLocation? = nil, labelProblems: [String] = [],
+        frameRate: Double? = nil
     ) {
         self.key = key
         self.path = path
@@ -86,6 +89,7 @@ public struct ClipRecord: Codable, Sendable, Equatable {
         self.texts = texts
         self.labelOrigin = labelOrigin
         self.labelProblems = labelProblems
+        self.frameRate = frameRate
     }
 }
 

@@ -68,6 +68,20 @@ enum Migrations {
                 CREATE INDEX ingest_problems_by_source ON ingest_problems(source, phase);
                 """)
         }
+        m.registerMigration("v2-media-probes") { db in
+            // What libavformat said about each file, by path, size and mtime: lets an adapter that
+            // must know a video's length while scanning (time windows) skip unchanged files.
+            try db.execute(sql: """
+                CREATE TABLE media_probes (
+                    source TEXT NOT NULL,
+                    path TEXT NOT NULL,                  -- relative to the source root
+                    file_size INTEGER,
+                    file_mtime REAL,
+                    probe TEXT NOT NULL,                 -- JSON ProbeResult
+                    PRIMARY KEY (source, path)
+                );
+                """)
+        }
         return m
     }
 }

@@ -330,3 +330,40 @@ extension Store {
         }
     }
 }
+
+extension Store {
+    /// A file's probe result as stored, with the size and mtime it had when probed.
+    public struct MediaProbeRow: Sendable, Equatable {
+        public var path: String
+        public var size: Int64?
+        public var mtime: Double?
+        public var probe: ProbeResult
+        public init(path: String, size: Int64?, mtime: Double?, probe: ProbeResult) {
+            self.path = path
+            self.size = size
+            self.mtime = mtime
+            self.probe = probe
+        }
+    }
+
+    /// Every stored file probe of a source, by path.
+    public func mediaProbes(source: String) throws -> [String: MediaProbeRow] {
+        try read { db in
+            var out: [String: MediaProbeRow] = [:]
+            for r in try Row.fetchAll(db, sql: "SELECT path, file_size, file_mtime, probe FROM media_probes WHERE source = ?", arguments: [source]) {
+                if let p = CanonicalJSON.decode(ProbeResult.self, r["probe"]) {
+                    out[r["path"]] = MediaProbeRow(path: r["path"], size: r["file_size"], mtime: r["file_mtime"], probe: p)
+                }
+            }
+            return out
+        }
+    }
+
+    public func saveMediaProbes(source: String, _ rows: [MediaProbeRow]) throws {
+        guard !rows.isEmpty else { return }
+        try write { db in
+            let st = try db.cachedStatement(sql: "INSERT OR REPLACE INTO media_probes (source, path, file_size, file_mtime, probe) VALUES (?, ?, ?, ?, ?)")
+            for r in rows { try st.execute(arguments: [source, r.path, r.size, r.mtime, CanonicalJSON.encode(r.probe)]) }
+        }
+    }
+}
