@@ -11,9 +11,16 @@ public enum AdapterRegistry {
         CelebVHQAdapter.self,
         MER2023Adapter.self,
         DFEWAdapter.self,
+        MAFWAdapter.self,
         MELDAdapter.self,
         AFEWAdapter.self,
         CAERAdapter.self,
+        CASMEAdapter.self,
+        CASME2Adapter.self,
+        CASMESquaredAdapter.self,
+        FERV39KAdapter.self,
+        AffWild2Adapter.self,
+        CelebVTextAdapter.self,
     ]
 
     public static var names: [String] { all.map { $0.name }.sorted() }

@@ -142,17 +142,23 @@ public final class ScanContext {
         }
     }
 
-    /// A text file's lines (1-based numbers kept), CR stripped, blank lines dropped.
+    /// A text file's non-blank lines with their 1-based numbers, LF or CRLF ended.
+    ///
+    /// Split on the bytes, not on `Character`s: Swift reads `\r\n` as one character, so splitting a
+    /// `String` on `"\n"` leaves a CRLF file in one piece. A missing or non-UTF-8 file is reported
+    /// (with the first bad line) and gives nil.
     public func lines(_ relative: String) -> [(line: Int, text: String)]? {
         guard let data = read(relative) else { return nil }
-        guard let text = String(data: data, encoding: .utf8) else {
-            problem(.unreadableLabelFile, file: relative, "not UTF-8 text")
-            return nil
-        }
         var out: [(Int, String)] = []
-        for (i, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let t = raw.hasSuffix("\r") ? String(raw.dropLast()) : String(raw)
-            if !t.trimmingCharacters(in: .whitespaces).isEmpty { out.append((i + 1, t)) }
+        var number = 0
+        for raw in data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false) {
+            number += 1
+            let bytes = raw.last == UInt8(ascii: "\r") ? raw.dropLast() : raw
+            guard let text = String(bytes: bytes, encoding: .utf8) else {
+                problem(.unreadableLabelFile, file: relative, line: number, "not UTF-8 text")
+                return nil
+            }
+            if !text.trimmingCharacters(in: .whitespaces).isEmpty { out.append((number, text)) }
         }
         return out
     }

@@ -203,7 +203,7 @@ extension Store {
         }
         var window: TimeWindow?
         if let s: Double = row["window_start"], let e: Double = row["window_end"] { window = TimeWindow(start: s, end: e) }
-        let record = ClipRecord(
+        var record = ClipRecord(
             key: row["key"], path: row["path"], kind: ClipKind(rawValue: row["kind"]) ?? .video, window: window,
             nativeSplit: row["native_split"], split: row["split"],
             folds: CanonicalJSON.decode([String: String].self, row["folds"]) ?? [:], identity: row["identity"],
@@ -211,6 +211,8 @@ extension Store {
             labels: CanonicalJSON.decode(NormalizedLabels.self, row["labels"]) ?? NormalizedLabels(),
             faceBox: nil, texts: CanonicalJSON.decode([String: String].self, row["texts"]) ?? [:],
             labelOrigin: labelOrigin)
+        // A frame folder's rate is the dataset's, stored as the probe's fps.
+        if record.kind == .frames { record.frameRate = row["fps"] }
         var probe: ProbeResult?
         if (row["probed_at"] as String?) != nil {
             probe = ProbeResult(
