@@ -46,7 +46,7 @@ final class CASMEAdapterTests: XCTestCase {
         let c = try XCTUnwrap(r["sub01/EP01_5"]?.record)
         XCTAssertEqual(c.nativeLabels, ["Subject": "1", "Filename": "EP01_5", "OnsetF": "1", "ApexF1": "2", "OffsetF": "10",
                                         "Emotion": "tense", "Action Units": "4+L10"])
-        XCTAssertEqual(c.labels.emotion, "other", "tense has no emocfg emotion")
+        XCTAssertEqual(c.labels.emotion, "tense", "CASME's tense is kept as its own class")
         XCTAssertEqual(c.labels.facts, ["onset_frame": "1", "apex_frame": "2", "offset_frame": "10"])
         XCTAssertEqual(c.labels.attributes["action_units"], ["AU4", "L-AU10"])
         XCTAssertEqual(c.labelProblems, [])

@@ -49,7 +49,7 @@ public struct NormalizedLabels: Codable, Sendable, Equatable {
 public enum EmotionVocabulary {
     public static let canonical: [String] = [
         "neutral", "happiness", "sadness", "anger", "surprise", "fear", "disgust", "contempt",
-        "calm", "anxiety", "worry", "helplessness", "disappointment", "repression", "other",
+        "calm", "anxiety", "worry", "helplessness", "disappointment", "repression", "tense", "other",
     ]
 
     static let synonyms: [String: String] = [
@@ -64,7 +64,7 @@ public enum EmotionVocabulary {
         "anxiety": "anxiety", "anxious": "anxiety",
         "worried": "worry", "worry": "worry",
         "helplessness": "helplessness", "disappointment": "disappointment",
-        "repression": "repression",
+        "repression": "repression", "tense": "tense",
         "other": "other", "others": "other",
     ]
 

@@ -11,7 +11,7 @@ import Foundation
 /// name mentions `coding` or `casme`; its first sheet unless `sheet` names one. Frame numbers go to
 /// `facts` (`onset_frame`, `apex_frame`, `apex_frame_2`, `offset_frame`; `0` and non-numeric apexes
 /// left out); action units to `attributes["action_units"]` (`4+L10` → `AU4`, `L-AU10`). CASME's
-/// `tense` has no emocfg emotion: it becomes `other` (the native label keeps the word). Folders no
+/// `tense` is kept as its own emotion (`EmotionVocabulary` has it for CASME). Folders no
 /// row names are unlabelled clips. No split: exports group by subject (`identity` `sub01`).
 public struct CASMEAdapter: DatasetAdapter {
     public static let name = "casme"
@@ -26,7 +26,7 @@ public struct CASMEAdapter: DatasetAdapter {
         offset: ["OffsetF", "OffsetFrame", "Offset"],
         emotion: ["Emotion", "Estimated Emotion"],
         emotionMap: ["happiness": "happiness", "disgust": "disgust", "sadness": "sadness", "surprise": "surprise",
-                     "contempt": "contempt", "fear": "fear", "repression": "repression", "tense": "other"],
+                     "contempt": "contempt", "fear": "fear", "repression": "repression", "tense": "tense"],
         emotionWords: ["happiness", "disgust", "sadness", "surprise", "contempt", "fear", "repression", "tense"])
 
     var fps: Double

@@ -119,7 +119,7 @@ enum CASMECoding {
         let sheets = context.files(in: "", extensions: ["xlsx"]).filter { !$0.hasPrefix("~$") }
         if let found = sheets.first(where: { f in hints.contains { f.lowercased().contains($0) } }) { return found }
         let expected = (names + hints.map { "*\($0)*.xlsx" }).joined(separator: " or ")
-        context.problem(.unreadableLabelFile, file: names.first ?? "",
+        context.problem(.unreadableLabelFile, file: names.first,
                         "no coding spreadsheet (\(expected)) at the root; clips are listed without labels")
         return nil
     }
