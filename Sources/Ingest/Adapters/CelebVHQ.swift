@@ -117,52 +117,17 @@ public struct CelebVHQAdapter: DatasetAdapter {
         id: String, clip: [String: Any], path: String, origin: SourceLocation,
         mappings: (appearance: [String], action: [String]), context: ScanContext
     ) -> ClipRecord {
-        var problems: [String] = []
-        var labels = NormalizedLabels()
-        var native: [String: String] = [:]
-
-        var identity: String?
-        if let ytb = clip["ytb_id"] as? String, !ytb.isEmpty {
-            native["ytb_id"] = ytb
-            identity = "ytb:" + ytb
-        } else {
-            problems.append("clip '\(id)' (\(origin)) has no ytb_id")
-        }
-        if let version = clip["version"] { native["version"] = Self.text(version) }
-
-        if let duration = clip["duration"] {
-            native["duration"] = Self.text(duration)
-            let d = duration as? [String: Any]
-            for field in ["start_sec", "end_sec"] {
-                if let v = Self.number(d?[field]) {
-                    labels.facts[field] = Self.format(v)
-                } else {
-                    problems.append("duration.\(field) (\(origin)) is not a number")
-                }
-            }
-        }
-
-        var faceBox: FaceBox?
-        if let bbox = clip["bbox"] {
-            let text = Self.text(bbox)
-            native["bbox"] = text
-            let b = bbox as? [String: Any]
-            if let top = Self.number(b?["top"]), let bottom = Self.number(b?["bottom"]),
-               let left = Self.number(b?["left"]), let right = Self.number(b?["right"]) {
-                faceBox = FaceBox.fromEdges(top: top, bottom: bottom, left: left, right: right, origin: .dataset,
-                                            units: .auto, frameWidth: nil, frameHeight: nil)
-                if faceBox == nil {
-                    problems.append("bbox \(text) (\(origin)) is not a normalised (0-1) box with top < bottom and left < right")
-                }
-            } else {
-                problems.append("bbox \(text) (\(origin)) lacks a numeric top, bottom, left or right")
-            }
-        }
+        let info = CelebVClipInfo(id: id, clip: clip, origin: origin, fallbackIdentity: nil, pixelBoxes: .rejected)
+        var problems = info.problems
+        var labels = info.labels
+        var native = info.native
+        let identity = info.identity
+        let faceBox = info.faceBox
 
         let attributes = clip["attributes"] as? [String: Any] ?? [:]
         for (field, names) in [("appearance", mappings.appearance), ("action", mappings.action)] {
             guard let raw = attributes[field] else { continue }
-            let text = Self.text(raw)
+            let text = CelebVClipInfo.text(raw)
             native[field] = text
             if let set = Self.flagged(raw, names: names) {
                 labels.attributes[field] = set
@@ -172,9 +137,9 @@ public struct CelebVHQAdapter: DatasetAdapter {
         }
 
         if let emotion = attributes["emotion"] as? [String: Any] {
-            if let flag = emotion["sep_flag"] { native["sep_flag"] = Self.text(flag) }
+            if let flag = emotion["sep_flag"] { native["sep_flag"] = CelebVClipInfo.text(flag) }
             if let raw = emotion["labels"] {
-                native["emotion"] = raw as? String ?? Self.text(raw)
+                native["emotion"] = raw as? String ?? CelebVClipInfo.text(raw)
                 readEmotion(raw, origin: origin, into: &labels, problems: &problems, context: context)
             }
         }
@@ -195,18 +160,18 @@ public struct CelebVHQAdapter: DatasetAdapter {
             return
         }
         guard let list = raw as? [Any] else {
-            problems.append("emotion labels \(Self.text(raw)) (\(origin)) are neither a name nor a list of segments")
+            problems.append("emotion labels \(CelebVClipInfo.text(raw)) (\(origin)) are neither a name nor a list of segments")
             return
         }
         var segments: [(index: Int, emotion: String, start: Double?, length: Double)] = []
         for (i, item) in list.enumerated() {
             guard let seg = item as? [String: Any], let name = seg["emotion"] as? String else {
-                problems.append("emotion segment \(Self.text(item)) (\(origin)) has no emotion name")
+                problems.append("emotion segment \(CelebVClipInfo.text(item)) (\(origin)) has no emotion name")
                 continue
             }
-            let start = Self.number(seg["start_sec"]), end = Self.number(seg["end_sec"])
+            let start = CelebVClipInfo.number(seg["start_sec"]), end = CelebVClipInfo.number(seg["end_sec"])
             if start == nil || end == nil {
-                problems.append("emotion segment \(Self.text(item)) (\(origin)) lacks a numeric start_sec or end_sec")
+                problems.append("emotion segment \(CelebVClipInfo.text(item)) (\(origin)) lacks a numeric start_sec or end_sec")
             }
             guard let canonical = context.emotion(name, allowed: Self.emotions, at: origin, into: &problems) else { continue }
             let length = start.flatMap { s in end.map { max($0 - s, 0) } } ?? 0
@@ -232,7 +197,7 @@ public struct CelebVHQAdapter: DatasetAdapter {
         guard let bits = raw as? [Any], bits.count == names.count else { return nil }
         var out: [String] = []
         for (bit, name) in zip(bits, names) {
-            guard let b = number(bit), b == 0 || b == 1 else { return nil }
+            guard let b = CelebVClipInfo.number(bit), b == 0 || b == 1 else { return nil }
             if b == 1 { out.append(name) }
         }
         return out
@@ -343,31 +308,5 @@ public struct CelebVHQAdapter: DatasetAdapter {
             i += 1
         }
         return out
-    }
-
-    // MARK: - JSON values
-
-    /// A JSON number (or a number written as a string). Booleans pass as 1 and 0: Foundation cannot
-    /// tell them from the integers 1 and 0 on every platform.
-    static func number(_ any: Any?) -> Double? {
-        switch any {
-        case let n as NSNumber: return n.doubleValue
-        case let s as String: return Double(s.trimmingCharacters(in: .whitespaces))
-        default: return nil
-        }
-    }
-
-    /// A JSON value written back as compact JSON text, for `nativeLabels`; a string stays as it is.
-    static func text(_ any: Any) -> String {
-        if let s = any as? String { return s }
-        guard let data = try? JSONSerialization.data(
-            withJSONObject: any, options: [.sortedKeys, .withoutEscapingSlashes, .fragmentsAllowed])
-        else { return "\(any)" }
-        return String(decoding: data, as: UTF8.self)
-    }
-
-    /// `12` for 12.0, `12.5` for 12.5.
-    static func format(_ value: Double) -> String {
-        value == value.rounded() && abs(value) < 1e15 ? String(Int(value)) : String(value)
     }
 }

@@ -125,57 +125,13 @@ public struct CelebVTextAdapter: DatasetAdapter {
     }
 
     func record(id: String, clip: [String: Any], path: String, onDisk: Bool, origin: SourceLocation, context: ScanContext) -> ClipRecord {
-        var problems: [String] = []
-        var labels = NormalizedLabels()
-        var native: [String: String] = [:]
-
-        var identity: String?
-        if let ytb = clip["ytb_id"] as? String, !ytb.isEmpty {
-            native["ytb_id"] = ytb
-            identity = "ytb:" + ytb
-        } else {
-            problems.append("clip '\(id)' (\(origin)) has no ytb_id")
-            identity = Self.youTubeID(ofClip: id).map { "ytb:" + $0 }
-        }
-        if let version = clip["version"] { native["version"] = CelebVHQAdapter.text(version) }
-
-        if let duration = clip["duration"] {
-            native["duration"] = CelebVHQAdapter.text(duration)
-            let d = duration as? [String: Any]
-            for field in ["start_sec", "end_sec"] {
-                if let v = CelebVHQAdapter.number(d?[field]) {
-                    labels.facts[field] = CelebVHQAdapter.format(v)
-                } else {
-                    problems.append("duration.\(field) (\(origin)) is not a number")
-                }
-            }
-        }
-
-        var faceBox: FaceBox?
-        if let bbox = clip["bbox"] {
-            let text = CelebVHQAdapter.text(bbox)
-            native["bbox"] = text
-            let b = bbox as? [String: Any]
-            if let top = CelebVHQAdapter.number(b?["top"]), let bottom = CelebVHQAdapter.number(b?["bottom"]),
-               let left = CelebVHQAdapter.number(b?["left"]), let right = CelebVHQAdapter.number(b?["right"]) {
-                let pixels = [top, bottom, left, right].contains { $0 > 1 }
-                // Only a pixel box needs the frame size, so only then is the clip probed.
-                let probe = pixels && onDisk ? context.probe(path) : nil
-                faceBox = FaceBox.fromEdges(top: top, bottom: bottom, left: left, right: right, origin: .dataset,
-                                            units: .auto, frameWidth: probe?.width, frameHeight: probe?.height)
-                if faceBox == nil {
-                    if pixels && (probe?.width == nil || probe?.height == nil) {
-                        problems.append("bbox \(text) (\(origin)) is in pixels, but the frame size of \(path) is unknown (the video is missing or unreadable)")
-                    } else {
-                        problems.append("bbox \(text) (\(origin)) is not a box with top < bottom and left < right")
-                    }
-                } else if pixels {
-                    labels.facts["bbox_units"] = "pixels"
-                }
-            } else {
-                problems.append("bbox \(text) (\(origin)) lacks a numeric top, bottom, left or right")
-            }
-        }
+        let info = CelebVClipInfo(
+            id: id, clip: clip, origin: origin, fallbackIdentity: Self.youTubeID(ofClip: id).map { "ytb:" + $0 },
+            pixelBoxes: .normalised(frameSize: {
+                guard onDisk, let p = context.probe(path) else { return nil }
+                return (p.width, p.height)
+            }, path: path))
+        let (problems, labels, native, identity, faceBox) = (info.problems, info.labels, info.native, info.identity, info.faceBox)
 
         return ClipRecord(
             key: id, path: path, identity: identity, nativeLabels: native, labels: labels, faceBox: faceBox,
