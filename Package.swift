@@ -13,6 +13,8 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
         // System-library shims.
@@ -38,6 +40,8 @@ let package = Package(
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
         .target(name: "Ingest", dependencies: ["EmoCFG"]),
@@ -53,6 +57,18 @@ let package = Package(
             ]
         ),
 
+        // A local stand-in for the provider APIs (OpenAI chat completions and Gemini generateContent)
+        // on loopback: the tests and the demo talk to it, since real providers cannot be reached here.
+        .executableTarget(
+            name: "emocfg-standin",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            path: "Sources/emocfg-standin"
+        ),
+
         // Benchmarks run on demand (`make bench`), never in CI.
         .executableTarget(
             name: "emocfg-bench",
@@ -60,7 +76,15 @@ let package = Package(
             path: "Benchmarks/emocfg-bench"
         ),
 
-        .testTarget(name: "EmoCFGTests", dependencies: ["EmoCFG"]),
+        .testTarget(name: "EmoCFGTests", dependencies: [
+            "EmoCFG",
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "NIOCore", package: "swift-nio"),
+        ]),
         .testTarget(name: "IngestTests", dependencies: ["EmoCFG", "Ingest"]),
+        .testTarget(
+            name: "AnnotateTests",
+            dependencies: ["EmoCFG", "Annotate", "Ingest", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
     ]
 )

@@ -22,3 +22,11 @@ ls -la "$out"
 # single frames for frame-folder replicas (32x24)
 ffmpeg -v error -y -f lavfi -i "testsrc2=size=32x24:rate=1:duration=1" -frames:v 1 -q:v 10 frame.jpg
 ffmpeg -v error -y -f lavfi -i "testsrc2=size=32x24:rate=1:duration=1" -frames:v 1 frame.png
+# 320x240, 25 fps, 2 s, H.264 with B-frames and a keyframe every 10 frames, for frame sampling:
+# the left half is flat grey at luma 16 + 4 x the frame number (so a decoded frame tells its own
+# number), the right half is testsrc2 (texture and motion, so the encoder makes real B-frames)
+ffmpeg -v error -y -filter_complex \
+  "nullsrc=s=160x240:r=25:d=2,geq=lum='16+N*4':cb=128:cr=128,format=yuv420p[l];testsrc2=s=160x240:r=25:d=2[r];[l][r]hstack" \
+  -c:v libx264 -preset veryfast -crf 35 -g 10 -pix_fmt yuv420p counter.mp4
+# the same frames in MPEG-TS: no seek index, and seeks land on any packet by decoding time
+ffmpeg -v error -y -i counter.mp4 -c copy -bsf:v h264_mp4toannexb counter.ts

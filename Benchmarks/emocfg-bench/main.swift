@@ -2,6 +2,7 @@
 //
 //   emocfg-bench probe  [--files N] [--jobs N]   in-process libavformat vs one ffprobe process per file
 //   emocfg-bench upsert [--clips N]              clip records upserted into a fresh store, clips/s
+//   emocfg-bench sample [--frames N] [--runs N]  N frames of a 10 s 720p H.264 clip: in-process vs one ffmpeg process
 //
 // Both sides of a comparison run in the same process, one after the other, on the same files, so
 // the ratio holds on a shared, noisy machine where absolute times do not.
@@ -162,13 +163,81 @@ func upsertBenchmark() throws {
     print(String(format: "  again over existing rows: %.3f s, %.0f clips/s", t2, Double(n) / t2))
 }
 
+/// The median of `runs` timings of `body`.
+func medianSeconds(runs: Int, _ body: () throws -> Void) rethrows -> Double {
+    var times: [Double] = []
+    for _ in 0..<max(1, runs) { times.append(try seconds(body)) }
+    return times.sorted()[times.count / 2]
+}
+
+/// Sampling N frames from a 10-second 720p H.264 clip: emocfg in-process (seek to the keyframe,
+/// decode what is needed, scale, JPEG) against one ffmpeg process extracting the same frames at
+/// the same size and JPEG quantiser, in two ways: one pass with a `select` filter, and one input
+/// per frame with `-ss` (input seeking). Clips with a long (x264's default 250) and a short (1 s)
+/// keyframe interval, since seeking can only skip whole groups of pictures.
+func sampleBenchmark() throws {
+    let count = arg("--frames", 16), runs = arg("--runs", 5)
+    guard let ffmpeg = which("ffmpeg") else {
+        print("ffmpeg is not installed (apt-get install ffmpeg); it makes the clip and is the baseline of this benchmark")
+        exit(1)
+    }
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("emocfg-bench-sample-\(getpid())")
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: dir) }
+    print("sample: \(count) frames from a 10 s 1280x720 30 fps H.264 clip, median of \(runs) runs each")
+    for (label, gop) in [("keyframe every 250 frames (x264 default)", 250), ("keyframe every 30 frames (1 s)", 30)] {
+        let clip = dir.appendingPathComponent("clip-g\(gop).mp4").path
+        let made = run(ffmpeg, ["-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=1280x720:rate=30:duration=10",
+                                "-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p", "-g", "\(gop)", clip])
+        guard made == 0 else {
+            print("ffmpeg could not make the clip (exit \(made)); is libx264 available?")
+            exit(1)
+        }
+        let options = FrameSamplingOptions(count: count)
+        var frames: [SampledFrame] = []
+        frames = try FrameSampler.sample(video: clip, options: options)  // warm the page cache and libav's tables
+        let emocfg = try medianSeconds(runs: runs) { frames = try FrameSampler.sample(video: clip, options: options) }
+        let w = frames[0].width, h = frames[0].height
+        let q = "\(options.jpegQScale)"
+
+        // One pass: decode everything, keep the chosen frame numbers.
+        let select = "select='" + frames.map { "eq(n\\,\($0.index))" }.joined(separator: "+") + "',scale=\(w):\(h):flags=bicubic"
+        let selectDir = dir.appendingPathComponent("select-g\(gop)")
+        try FileManager.default.createDirectory(at: selectDir, withIntermediateDirectories: true)
+        let selectArgs = ["-v", "error", "-y", "-i", clip, "-vf", select, "-vsync", "0", "-q:v", q, "-pix_fmt", "yuvj420p",
+                          selectDir.appendingPathComponent("%02d.jpg").path]
+        let ffSelect = medianSeconds(runs: runs) { run(ffmpeg, selectArgs) }
+        let selectCount = (try? FileManager.default.contentsOfDirectory(atPath: selectDir.path).count) ?? 0
+
+        // One input per frame, each seeking to its frame's time (a hair early, as -ss keeps the
+        // first frame at or after it).
+        let seekDir = dir.appendingPathComponent("seek-g\(gop)")
+        try FileManager.default.createDirectory(at: seekDir, withIntermediateDirectories: true)
+        var seekArgs = ["-v", "error", "-y"]
+        for f in frames { seekArgs += ["-ss", String(format: "%.4f", max(0, (f.time ?? 0) - 0.001)), "-i", clip] }
+        for (i, _) in frames.enumerated() {
+            seekArgs += ["-map", "\(i):v", "-frames:v", "1", "-vf", "scale=\(w):\(h):flags=bicubic", "-q:v", q, "-pix_fmt", "yuvj420p",
+                         seekDir.appendingPathComponent(String(format: "%02d.jpg", i)).path]
+        }
+        let ffSeek = medianSeconds(runs: runs) { run(ffmpeg, seekArgs) }
+        let seekCount = (try? FileManager.default.contentsOfDirectory(atPath: seekDir.path).count) ?? 0
+
+        print("  \(label), \(w)x\(h) JPEGs at -q:v \(q)")
+        print(String(format: "    emocfg in-process                      %7.3f s  (%d frames)", emocfg, frames.count))
+        print(String(format: "    ffmpeg, one process, select filter     %7.3f s  (%d frames)  ratio %.1fx", ffSelect, selectCount, ffSelect / emocfg))
+        print(String(format: "    ffmpeg, one process, %2d -ss inputs     %7.3f s  (%d frames)  ratio %.1fx", frames.count, ffSeek, seekCount, ffSeek / emocfg))
+    }
+}
+
 switch CommandLine.arguments.dropFirst().first {
 case "probe": try probeBenchmark()
 case "upsert": try upsertBenchmark()
+case "sample": try sampleBenchmark()
 case nil, "all":
     try probeBenchmark()
     try upsertBenchmark()
+    try sampleBenchmark()
 default:
-    print("usage: emocfg-bench [probe [--files N] [--jobs N] | upsert [--clips N] [--batch N] | all]")
+    print("usage: emocfg-bench [probe [--files N] [--jobs N] | upsert [--clips N] [--batch N] | sample [--frames N] [--runs N] | all]")
     exit(2)
 }

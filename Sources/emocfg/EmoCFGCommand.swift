@@ -13,8 +13,9 @@ struct EmoCFGCommand: AsyncParsableCommand {
             a rerun does only the work that is missing.
               emocfg ingest     read sources.yaml, probe every video, store clips and labels
               emocfg status     counts per source from the store
+              emocfg annotate   instruction samples from labels and from models (caption, qa, rationale)
             """,
-        subcommands: [IngestCommand.self, StatusCommand.self]
+        subcommands: [IngestCommand.self, StatusCommand.self, AnnotateCommand.self]
     )
 }
 

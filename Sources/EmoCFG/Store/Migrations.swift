@@ -82,6 +82,54 @@ enum Migrations {
                 );
                 """)
         }
+        m.registerMigration("v3-samples-llm-calls") { db in
+            try db.execute(sql: """
+                CREATE TABLE samples (
+                    uid TEXT PRIMARY KEY,                -- stable: stage/clip/item, so reruns upsert
+                    clip_uid TEXT NOT NULL REFERENCES clips(uid),
+                    stage TEXT NOT NULL,                 -- instruct | caption | qa | rationale
+                    task TEXT NOT NULL,                  -- attribute | expression | emotion | caption | qa | rationale
+                    form TEXT NOT NULL,                  -- mcq | open | short | caption
+                    content TEXT NOT NULL,               -- canonical JSON {question, answer, …}
+                    prompt_id TEXT NOT NULL,
+                    prompt_hash TEXT NOT NULL,
+                    model TEXT,
+                    llm_call TEXT,                       -- llm_calls.key of the answer it came from
+                    parent_uid TEXT REFERENCES samples(uid),
+                    round INTEGER NOT NULL DEFAULT 0,
+                    status TEXT NOT NULL DEFAULT 'pending',
+                    created_at TEXT NOT NULL
+                );
+                CREATE INDEX samples_by_clip ON samples(clip_uid, stage);
+                CREATE INDEX samples_by_stage ON samples(stage, status);
+                CREATE TABLE llm_calls (
+                    key TEXT PRIMARY KEY,                -- SHA-256 of the canonical request (image digests, not bytes)
+                    stage TEXT NOT NULL,
+                    provider TEXT NOT NULL,
+                    model TEXT NOT NULL,
+                    status TEXT NOT NULL,                -- ok | failed
+                    http_status INTEGER,
+                    response BLOB,                       -- the provider's response body, zstd
+                    answer TEXT,                         -- the parsed answer (canonical JSON or text)
+                    attempts INTEGER NOT NULL,
+                    tokens_in INTEGER NOT NULL DEFAULT 0,
+                    tokens_out INTEGER NOT NULL DEFAULT 0,
+                    tokens_estimated INTEGER NOT NULL DEFAULT 0,
+                    cost REAL NOT NULL DEFAULT 0,
+                    latency_ms REAL,
+                    error TEXT,
+                    created_at TEXT NOT NULL
+                );
+                CREATE TABLE annotation_failures (
+                    stage TEXT NOT NULL,
+                    item TEXT NOT NULL,                  -- the work item (clip uid, or sample uid for rationales)
+                    clip_uid TEXT,
+                    reason TEXT NOT NULL,
+                    updated_at TEXT NOT NULL,
+                    PRIMARY KEY (stage, item)
+                );
+                """)
+        }
         return m
     }
 }

@@ -63,7 +63,7 @@ public enum CanonicalJSON {
         return "{" + fields.sorted { $0.0 < $1.0 }.map { str($0.0) + ":" + $0.1 }.joined(separator: ",") + "}"
     }
 
-    static func appendQuoted(_ s: String, to out: inout String) {
+    public static func appendQuoted(_ s: String, to out: inout String) {
         out += "\""
         for u in s.unicodeScalars {
             switch u {

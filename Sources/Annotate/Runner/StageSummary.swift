@@ -1,0 +1,29 @@
+import EmoCFG
+import Foundation
+
+/// What one stage did in one run: the compact counters every command ends with.
+public struct StageSummary: Codable, Sendable, Equatable {
+    public var stage: String
+    /// Items that needed work at the start of the run.
+    public var itemsIn = 0
+    /// Items finished (their samples stored).
+    public var done = 0
+    /// Items given up on, each recorded with its reason.
+    public var failed = 0
+    /// Items not started: already done before the run, or left by `--limit`.
+    public var skipped = 0
+    /// Samples written.
+    public var samples = 0
+    public var llm = LLMRunCounts()
+    public var seconds = 0.0
+    /// Why the run stopped early (budget), or what a dry run would do.
+    public var note: String?
+
+    public init(stage: String) { self.stage = stage }
+}
+
+/// Progress of a stage, for the command line to draw.
+public enum AnnotateEvent: Sendable {
+    case started(stage: String, items: Int)
+    case progress(stage: String, done: Int, failed: Int, total: Int, llm: LLMRunCounts, elapsed: Double)
+}

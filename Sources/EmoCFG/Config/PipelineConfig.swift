@@ -1,0 +1,214 @@
+import Foundation
+
+/// `pipeline.yaml`: the models, which model each stage uses, frame settings, and the critic's and
+/// export's settings.
+///
+/// ```yaml
+/// models:
+///   vision:
+///     provider: openai              # openai (any chat-completions server) | gemini
+///     base_url: https://api.openai.com/v1
+///     model: gpt-4o-mini
+///     key_env: OPENAI_API_KEY       # the key is read from this variable, never from a file
+///     json_mode: schema             # schema | object | prompt (how the answer's JSON is asked for)
+///     max_concurrency: 8
+///     requests_per_minute: 500
+///     tokens_per_minute: 200000
+///     price_per_million_input: 0.15
+///     price_per_million_output: 0.60
+/// stages:
+///   caption: vision
+///   qa: text
+///   rationale: text
+/// frames: {count: 16, pixel_budget: 100352, face_crop: false, margin: 0.25}
+/// ```
+public struct PipelineConfig: Sendable {
+    public var file: String
+    public var models: [String: ModelConfig]
+    /// Stage name → model alias.
+    public var stages: [String: String]
+    public var frames: FrameSettings
+    /// The critic's and export's sections, kept as read for the stages that use them.
+    public var critic: ConfigReader?
+    public var export: ConfigReader?
+
+    public static let topLevelKeys = ["models", "stages", "frames", "critic", "export"]
+    public static let stageNames = ["caption", "qa", "rationale", "rewrite"]
+
+    public static func load(_ url: URL, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> PipelineConfig {
+        let text: String
+        do { text = try String(contentsOf: url, encoding: .utf8) } catch {
+            throw ConfigError(file: url.path, line: nil, key: nil, message: "cannot read the file: \(error.localizedDescription)")
+        }
+        return try parse(yaml: text, file: url.path, environment: environment)
+    }
+
+    public static func parse(yaml: String, file: String, environment: [String: String] = [:]) throws -> PipelineConfig {
+        let root = ConfigReader(file: file, value: try ConfigValue.parse(yaml: yaml, file: file))
+        _ = try root.requireMap(allowed: topLevelKeys)
+        var models: [String: ModelConfig] = [:]
+        if let m = root.child("models") {
+            for e in try m.requireMap(allowed: m.value.entries?.map(\.key) ?? []) {
+                models[e.key] = try ModelConfig(alias: e.key, reader: ConfigReader(file: file, path: ["models", e.key], value: e.value),
+                                                 environment: environment)
+            }
+        }
+        var stages: [String: String] = [:]
+        if let s = root.child("stages") {
+            for e in try s.requireMap(allowed: stageNames) {
+                guard let alias = e.value.string else {
+                    throw s.error("expected a model name from 'models', found \(e.value.shapeName)", key: e.key, line: e.keyLine)
+                }
+                guard models[alias] != nil else {
+                    throw s.error("'\(alias)' is not one of the models: \(models.keys.sorted().joined(separator: ", "))", key: e.key, line: e.value.line)
+                }
+                stages[e.key] = alias
+            }
+        }
+        var frames = FrameSettings()
+        if let f = root.child("frames") {
+            _ = try f.requireMap(allowed: ["count", "pixel_budget", "face_crop", "margin", "jpeg_quality"])
+            frames.count = try f.int("count", range: 1...256) ?? frames.count
+            frames.pixelBudget = try f.int("pixel_budget", range: 1024...16_777_216) ?? frames.pixelBudget
+            frames.faceCrop = try f.bool("face_crop") ?? frames.faceCrop
+            frames.margin = try f.double("margin") ?? frames.margin
+            frames.jpegQuality = try f.int("jpeg_quality", range: 1...31) ?? frames.jpegQuality
+        }
+        return PipelineConfig(file: file, models: models, stages: stages, frames: frames,
+                              critic: root.child("critic"), export: root.child("export"))
+    }
+
+    /// The model a stage uses; an error naming the file when the stage has none.
+    public func model(forStage stage: String) throws -> ModelConfig {
+        guard let alias = stages[stage], let m = models[alias] else {
+            throw ConfigError(file: file, line: nil, key: "stages.\(stage)",
+                              message: "names no model; add `\(stage): <model>` under stages (models: \(models.keys.sorted().joined(separator: ", ")))")
+        }
+        return m
+    }
+}
+
+/// How frames are sampled for vision requests.
+public struct FrameSettings: Sendable, Equatable {
+    public var count = 16
+    public var pixelBudget = 100_352
+    public var faceCrop = false
+    public var margin = 0.25
+    /// libavcodec's mjpeg qscale (2 = best, 31 = worst).
+    public var jpegQuality = 5
+    public init() {}
+}
+
+/// One model endpoint: where it is, how to authenticate, its limits and prices.
+public struct ModelConfig: Sendable, Equatable {
+    public enum Provider: String, Sendable {
+        /// OpenAI chat completions and every server that speaks it (vLLM, SGLang, Ollama, llama.cpp).
+        case openai
+        /// Google Gemini `generateContent`.
+        case gemini
+    }
+
+    /// How the answer's JSON is asked for (OpenAI-compatible servers differ).
+    public enum JSONMode: String, Sendable {
+        /// `response_format: {type: json_schema, json_schema: {…, strict: true}}`.
+        case schema
+        /// `response_format: {type: json_object}` and the schema in the prompt.
+        case object
+        /// No `response_format`; the schema in the prompt (servers without JSON support).
+        case prompt
+    }
+
+    public var alias: String
+    public var provider: Provider
+    public var baseURL: String
+    public var model: String
+    public var keyEnv: String?
+    public var jsonMode: JSONMode
+    public var maxConcurrency: Int
+    public var requestsPerMinute: Int?
+    public var tokensPerMinute: Int?
+    public var pricePerMillionInput: Double
+    public var pricePerMillionOutput: Double
+    public var maxAttempts: Int
+    public var timeoutSeconds: Double
+    public var temperature: Double?
+    public var maxOutputTokens: Int
+    /// Tokens one image costs, for estimates when the server reports no usage.
+    public var imageTokens: Int
+
+    public static let allowedKeys = [
+        "provider", "base_url", "model", "key_env", "json_mode", "max_concurrency", "requests_per_minute",
+        "tokens_per_minute", "price_per_million_input", "price_per_million_output", "max_attempts", "timeout_seconds",
+        "temperature", "max_output_tokens", "image_tokens",
+    ]
+
+    public init(alias: String, provider: Provider, baseURL: String, model: String, keyEnv: String?,
+                jsonMode: JSONMode = .schema, maxConcurrency: Int = 4, requestsPerMinute: Int? = nil,
+                tokensPerMinute: Int? = nil, pricePerMillionInput: Double = 0, pricePerMillionOutput: Double = 0,
+                maxAttempts: Int = 5, timeoutSeconds: Double = 120, temperature: Double? = 0.2,
+                maxOutputTokens: Int = 1024, imageTokens: Int = 258) {
+        self.alias = alias
+        self.provider = provider
+        self.baseURL = baseURL
+        self.model = model
+        self.keyEnv = keyEnv
+        self.jsonMode = jsonMode
+        self.maxConcurrency = maxConcurrency
+        self.requestsPerMinute = requestsPerMinute
+        self.tokensPerMinute = tokensPerMinute
+        self.pricePerMillionInput = pricePerMillionInput
+        self.pricePerMillionOutput = pricePerMillionOutput
+        self.maxAttempts = maxAttempts
+        self.timeoutSeconds = timeoutSeconds
+        self.temperature = temperature
+        self.maxOutputTokens = maxOutputTokens
+        self.imageTokens = imageTokens
+    }
+
+    init(alias: String, reader r: ConfigReader, environment: [String: String]) throws {
+        _ = try r.requireMap(allowed: Self.allowedKeys)
+        guard let providerName = try r.oneOf("provider", ["openai", "gemini"]), let provider = Provider(rawValue: providerName) else {
+            throw r.error("is required but missing; expected openai or gemini", key: "provider")
+        }
+        let base = try Self.expand(try r.requiredString("base_url"), environment: environment, reader: r)
+        guard let url = URL(string: base), let scheme = url.scheme, ["http", "https"].contains(scheme), url.host != nil else {
+            throw r.error("'\(base)' is not an http(s) URL", key: "base_url", line: r.value["base_url"]?.line)
+        }
+        if let env = try r.string("key_env"), env.range(of: "^[A-Za-z_][A-Za-z0-9_]*$", options: .regularExpression) == nil {
+            throw r.error("'\(env)' is not an environment variable name (the key itself never goes in this file)",
+                          key: "key_env", line: r.value["key_env"]?.line)
+        }
+        self.init(
+            alias: alias, provider: provider, baseURL: base.hasSuffix("/") ? String(base.dropLast()) : base,
+            model: try r.requiredString("model"), keyEnv: try r.string("key_env"),
+            jsonMode: JSONMode(rawValue: try r.oneOf("json_mode", ["schema", "object", "prompt"]) ?? "schema")!,
+            maxConcurrency: try r.int("max_concurrency", range: 1...1024) ?? 4,
+            requestsPerMinute: try r.int("requests_per_minute", range: 1...10_000_000),
+            tokensPerMinute: try r.int("tokens_per_minute", range: 1...1_000_000_000),
+            pricePerMillionInput: try r.double("price_per_million_input") ?? 0,
+            pricePerMillionOutput: try r.double("price_per_million_output") ?? 0,
+            maxAttempts: try r.int("max_attempts", range: 1...50) ?? 5,
+            timeoutSeconds: try r.double("timeout_seconds") ?? 120,
+            temperature: try r.double("temperature") ?? 0.2,
+            maxOutputTokens: try r.int("max_output_tokens", range: 1...1_000_000) ?? 1024,
+            imageTokens: try r.int("image_tokens", range: 0...100_000) ?? 258)
+    }
+
+    /// `${NAME}` in a base URL is taken from the environment (e.g. a local server's port).
+    static func expand(_ text: String, environment: [String: String], reader r: ConfigReader) throws -> String {
+        var out = text
+        while let open = out.range(of: "${"), let close = out.range(of: "}", range: open.upperBound..<out.endIndex) {
+            let name = String(out[open.upperBound..<close.lowerBound])
+            guard let value = environment[name] else {
+                throw r.error("uses ${\(name)}, which is not set in the environment", key: "base_url", line: r.value["base_url"]?.line)
+            }
+            out.replaceSubrange(open.lowerBound..<close.upperBound, with: value)
+        }
+        return out
+    }
+
+    /// The cost of a call with these token counts, in US dollars.
+    public func cost(input: Int, output: Int) -> Double {
+        (Double(input) * pricePerMillionInput + Double(output) * pricePerMillionOutput) / 1_000_000
+    }
+}

@@ -1,0 +1,306 @@
+import AsyncHTTPClient
+import Foundation
+import Logging
+import NIOCore
+
+/// Sends stages' requests to their models: answers already in the store are returned without
+/// sending anything; the rest go out within each model's limits and the run's budget, are retried
+/// on 429, 5xx, timeouts, dropped connections and unusable answers, and are committed to the store
+/// the moment they arrive.
+public final class LLMClient: Sendable {
+    /// Settings of the client itself (the per-model ones are in `pipeline.yaml`).
+    public struct Options: Sendable {
+        /// `--dry-run`: count and estimate, send nothing.
+        public var dryRun = false
+        /// `--max-cost` in US dollars.
+        public var maxCost: Double?
+        /// First backoff delay; doubled each attempt, with full jitter.
+        public var backoffBase = 0.5
+        public var backoffCap = 30.0
+        /// The longest `Retry-After` the client honours before giving the attempt up.
+        public var retryAfterCap = 300.0
+        public init() {}
+    }
+
+    public let store: Store
+    public let options: Options
+    public let stats = LLMRunStats()
+    public let budget: Budget
+    private let environment: [String: String]
+    private let http: HTTPClient
+    private let limiters: [String: RateLimiter]
+    private let inFlight = InFlightCalls()
+    private let logger = Logger(label: "emocfg.llm")
+
+    /// `environment` is where keys are read (the process environment in the command line).
+    public init(store: Store, models: [ModelConfig], environment: [String: String], options: Options = Options()) {
+        self.store = store
+        self.options = options
+        self.environment = environment
+        self.budget = Budget(limit: options.maxCost)
+        // The process-wide client: it needs no shutdown, so a client dropped on any path (an error,
+        // a test) can never abort the process, and its connection pool is shared by every stage.
+        http = HTTPClient.shared
+        limiters = Dictionary(models.map { m in
+            (m.alias, RateLimiter(maxConcurrency: m.maxConcurrency, requestsPerMinute: m.requestsPerMinute, tokensPerMinute: m.tokensPerMinute))
+        }, uniquingKeysWith: { a, _ in a })
+    }
+
+    /// Nothing to close: the shared HTTP client lives as long as the process. Kept so callers can
+    /// end a run explicitly should the client ever own connections.
+    public func shutdown() async {}
+
+    /// The answer to `request` from `model`: from the store when it is there, otherwise from the model.
+    public func send(_ request: LLMRequest, model: ModelConfig) async throws(LLMError) -> LLMAnswer {
+        let key = request.cacheKey(for: model)
+        if let hit = try? store.cachedCall(key: key), let text = hit.answer,
+           case .success(let json) = Self.validate(text, schema: request.schema) {
+            await stats.update { $0.cacheHits += 1 }
+            return LLMAnswer(text: text, json: json, usage: hit.usage, cost: hit.cost, cached: true, key: key, attempts: hit.attempts)
+        }
+
+        let estimatedIn = request.estimatedInputTokens(for: model)
+        let worstCost = model.cost(input: estimatedIn, output: model.maxOutputTokens)
+        if !options.dryRun {
+            // The same request already on its way (identical clips, a chain shared by two items):
+            // wait for its answer instead of paying for it twice.
+            if let shared = await inFlight.join(key) {
+                let answer = try shared.get()
+                await stats.update { $0.cacheHits += 1 }
+                return LLMAnswer(text: answer.text, json: answer.json, usage: answer.usage, cost: answer.cost, cached: true,
+                                 key: key, attempts: answer.attempts)
+            }
+            let result: Result<LLMAnswer, LLMError>
+            // The answer may have landed between the cache check above and becoming the sender.
+            if let hit = try? store.cachedCall(key: key), let text = hit.answer,
+               case .success(let json) = Self.validate(text, schema: request.schema) {
+                await inFlight.finish(key, .success(LLMAnswer(text: text, json: json, usage: hit.usage, cost: hit.cost, cached: true, key: key, attempts: hit.attempts)))
+                await stats.update { $0.cacheHits += 1 }
+                return LLMAnswer(text: text, json: json, usage: hit.usage, cost: hit.cost, cached: true, key: key, attempts: hit.attempts)
+            }
+            do throws(LLMError) {
+                result = .success(try await sendUncached(request, model: model, key: key, estimatedIn: estimatedIn, worstCost: worstCost))
+            } catch {
+                result = .failure(error)
+            }
+            await inFlight.finish(key, result)
+            return try result.get()
+        }
+        return try await sendUncached(request, model: model, key: key, estimatedIn: estimatedIn, worstCost: worstCost)
+    }
+
+    private func sendUncached(_ request: LLMRequest, model: ModelConfig, key: String, estimatedIn: Int, worstCost: Double) async throws(LLMError) -> LLMAnswer {
+        if options.dryRun {
+            await stats.update {
+                $0.wouldSend += 1
+                $0.estimatedTokensIn += estimatedIn
+                $0.estimatedTokensOut += model.maxOutputTokens
+                $0.estimatedCost += worstCost
+            }
+            throw .dryRun
+        }
+        var key_: String?
+        if let variable = model.keyEnv {
+            guard let k = environment[variable], !k.isEmpty else { throw .missingKey(model: model.alias, variable: variable) }
+            key_ = k
+        }
+        let apiKey = key_
+        guard await budget.reserve(worstCost) else {
+            await stats.update { $0.stoppedByBudget += 1 }
+            throw .budgetExceeded(spent: await budget.spent, limit: options.maxCost ?? 0)
+        }
+
+        let format = wireFormat(for: model)
+        let body = format.body(for: request, model: model)
+        let limiter = limiters[model.alias] ?? RateLimiter(maxConcurrency: model.maxConcurrency, requestsPerMinute: nil, tokensPerMinute: nil)
+        var attempt = 0
+        var lastError = ""
+        var lastStatus: Int?
+        let started = DispatchTime.now().uptimeNanoseconds
+        attempts: while attempt < model.maxAttempts {
+            attempt += 1
+            if attempt > 1 { await stats.update { $0.retries += 1 } }
+            await limiter.acquire(tokens: estimatedIn + model.maxOutputTokens)
+            let outcome = await exchange(format: format, model: model, key: apiKey, body: body)
+            await limiter.release()
+            await stats.update { $0.requests += 1 }
+
+            var delay = backoff(attempt)
+            switch outcome {
+            case .transport(let message):
+                lastError = redact(message, apiKey)
+                lastStatus = nil
+            case .http(let status, let headers, let data):
+                lastStatus = status
+                if (200..<300).contains(status) {
+                    switch format.parse(data) {
+                    case .unreadable(let why):
+                        lastError = "unusable answer: \(why)"
+                    case .answer(let text, let reported):
+                        switch Self.validate(text, schema: request.schema) {
+                        case .failure(let why):
+                            lastError = "unusable answer: \(why)"
+                        case .success(let json):
+                            let usage = reported ?? TokenUsage(input: estimatedIn, output: text.count / 4 + 1, estimated: true)
+                            let cost = model.cost(input: usage.input, output: usage.output)
+                            await limiter.correct(estimated: estimatedIn + model.maxOutputTokens, actual: usage.input + usage.output)
+                            let latency = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e6
+                            do {
+                                try store.saveCall(LLMCallRecord(
+                                    key: key, stage: request.stage, provider: model.provider.rawValue, model: model.model, ok: true,
+                                    httpStatus: status, response: data, answer: text, attempts: attempt, usage: usage, cost: cost,
+                                    latencyMs: latency, error: nil))
+                            } catch {
+                                logger.error("could not store an answer: \(error)")
+                            }
+                            await budget.settle(reserved: worstCost, actual: cost)
+                            await stats.update {
+                                $0.answered += 1
+                                $0.tokensIn += usage.input
+                                $0.tokensOut += usage.output
+                                $0.cost += cost
+                            }
+                            return LLMAnswer(text: text, json: json, usage: usage, cost: cost, cached: false, key: key, attempts: attempt)
+                        }
+                    }
+                } else {
+                    let providerMessage = format.errorMessage(data).map { redact($0, apiKey) } ?? "no error message"
+                    lastError = Self.explain(status: status, model: model, providerMessage: providerMessage)
+                    if Self.failsFast(status) { break attempts }  // retrying cannot fix it
+                    if status == 429, let wait = Self.retryAfter(headers) {
+                        if wait > options.retryAfterCap {
+                            lastError += String(format: "; the server asked to wait %.0f s, longer than the %.0f s the client waits", wait, options.retryAfterCap)
+                            break attempts
+                        }
+                        delay = wait
+                    }
+                }
+            }
+            if attempt < model.maxAttempts {
+                logger.info("\(model.alias): attempt \(attempt) failed (\(lastError)); retrying in \(String(format: "%.2f", delay)) s")
+                try? await Task.sleep(nanoseconds: UInt64(delay * 1e9))
+            }
+        }
+        await budget.settle(reserved: worstCost, actual: 0)
+        await stats.update { $0.failed += 1 }
+        try? store.saveCall(LLMCallRecord(
+            key: key, stage: request.stage, provider: model.provider.rawValue, model: model.model, ok: false,
+            httpStatus: lastStatus, response: nil, answer: nil, attempts: attempt, usage: TokenUsage(input: 0, output: 0, estimated: true),
+            cost: 0, latencyMs: Double(DispatchTime.now().uptimeNanoseconds - started) / 1e6, error: lastError))
+        throw .failed(model: model.alias, status: lastStatus, attempts: attempt, message: lastError)
+    }
+
+    // MARK: - One HTTP exchange
+
+    enum Outcome {
+        case http(status: Int, headers: [(String, String)], body: Data)
+        case transport(String)
+    }
+
+    private func exchange(format: any WireFormat, model: ModelConfig, key: String?, body: Data) async -> Outcome {
+        var req = HTTPClientRequest(url: format.url(for: model))
+        req.method = .POST
+        for (name, value) in format.headers(for: model, key: key) { req.headers.add(name: name, value: value) }
+        req.body = .bytes(ByteBuffer(bytes: body))
+        do {
+            let response = try await http.execute(req, timeout: .milliseconds(Int64(model.timeoutSeconds * 1000)))
+            let buffer = try await response.body.collect(upTo: 256 * 1024 * 1024)
+            let data = Data(buffer.readableBytesView)
+            return .http(status: Int(response.status.code), headers: response.headers.map { ($0.name, $0.value) }, body: data)
+        } catch {
+            return .transport("\(error)")
+        }
+    }
+
+    // MARK: - Policies
+
+    /// 400, 401, 403, 404 (and other 4xx but 408, 409 and 429): retrying sends the same mistake again.
+    static func failsFast(_ status: Int) -> Bool {
+        (400..<500).contains(status) && ![408, 409, 429].contains(status)
+    }
+
+    /// What to check, by status.
+    static func explain(status: Int, model: ModelConfig, providerMessage: String) -> String {
+        switch status {
+        case 401, 403:
+            let variable = model.keyEnv.map { "the key in the environment variable \($0)" } ?? "the key (models.\(model.alias).key_env names none)"
+            return "not authorised (\(providerMessage)); check \(variable)"
+        case 404:
+            return "not found (\(providerMessage)); check models.\(model.alias).base_url (\(model.baseURL)) and model (\(model.model))"
+        case 400:
+            return "the server rejected the request (\(providerMessage)); check models.\(model.alias).json_mode and model (\(model.model))"
+        case 429:
+            return "rate limited (\(providerMessage))"
+        default:
+            return "HTTP \(status) (\(providerMessage))"
+        }
+    }
+
+    /// Full-jitter exponential backoff: a random wait in [0, base × 2^(attempt−1)], capped.
+    func backoff(_ attempt: Int) -> Double {
+        let ceiling = min(options.backoffCap, options.backoffBase * pow(2, Double(attempt - 1)))
+        return Double.random(in: 0...max(ceiling, 0.001))
+    }
+
+    /// `Retry-After` as seconds or as an HTTP date.
+    static func retryAfter(_ headers: [(String, String)]) -> Double? {
+        guard let value = headers.first(where: { $0.0.lowercased() == "retry-after" })?.1.trimmingCharacters(in: .whitespaces) else {
+            return nil
+        }
+        if let s = Double(value) { return max(0, s) }
+        let f = DateFormatter()
+        f.locale = Locale(identifier: "en_US_POSIX")
+        f.timeZone = TimeZone(identifier: "GMT")
+        f.dateFormat = "EEE, dd MMM yyyy HH:mm:ss zzz"
+        guard let date = f.date(from: value) else { return nil }
+        return max(0, date.timeIntervalSinceNow)
+    }
+
+    /// The answer text parsed as JSON (code fences tolerated) and checked against `schema`.
+    static func validate(_ text: String, schema: JSONValue?) -> Result<JSONValue?, ValidationFailure> {
+        guard let schema else { return .success(nil) }
+        var body = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        if body.isEmpty { return .failure(ValidationFailure(reason: "the answer is empty")) }
+        if body.hasPrefix("```") {
+            body = body.split(separator: "\n", omittingEmptySubsequences: false).dropFirst().joined(separator: "\n")
+            if let end = body.range(of: "```", options: .backwards) { body = String(body[..<end.lowerBound]) }
+        }
+        guard let json = try? JSONValue.parse(body) else {
+            return .failure(ValidationFailure(reason: "the answer is not valid JSON: \(body.prefix(80))…"))
+        }
+        let problems = JSONSchemaValidator.violations(of: json, against: schema)
+        guard problems.isEmpty else {
+            return .failure(ValidationFailure(reason: "the answer breaks the schema: \(problems.prefix(3).joined(separator: "; "))"))
+        }
+        return .success(json)
+    }
+
+    struct ValidationFailure: Error { var reason: String }
+
+    /// Removes the key from anything that will be logged or stored.
+    func redact(_ text: String, _ key: String?) -> String {
+        guard let key, key.count >= 4 else { return text }
+        return text.replacingOccurrences(of: key, with: "[key redacted]")
+    }
+}
+
+extension LLMClient.ValidationFailure: CustomStringConvertible { var description: String { reason } }
+
+/// Requests on their way, by cache key, with the callers waiting for the same answer.
+actor InFlightCalls {
+    private var waiting: [String: [CheckedContinuation<Result<LLMAnswer, LLMError>, Never>]] = [:]
+
+    /// Nil when the caller is the first with `key` (it must send, then call `finish`); otherwise
+    /// the first caller's result, once it has one.
+    func join(_ key: String) async -> Result<LLMAnswer, LLMError>? {
+        guard waiting[key] != nil else {
+            waiting[key] = []
+            return nil
+        }
+        return await withCheckedContinuation { waiting[key]!.append($0) }
+    }
+
+    func finish(_ key: String, _ result: Result<LLMAnswer, LLMError>) {
+        for c in waiting.removeValue(forKey: key) ?? [] { c.resume(returning: result) }
+    }
+}

@@ -1,0 +1,26 @@
+import Foundation
+
+/// Why a model call produced no answer. Messages say what to check and never contain the key.
+public enum LLMError: Error, CustomStringConvertible, Sendable, Equatable {
+    /// The run's `--max-cost` would be exceeded by this call; it was not sent.
+    case budgetExceeded(spent: Double, limit: Double)
+    /// `--dry-run`: the call was counted, not sent.
+    case dryRun
+    /// The call failed for good: a 4xx that retrying cannot fix, or every attempt used up.
+    case failed(model: String, status: Int?, attempts: Int, message: String)
+    /// The key's environment variable is not set.
+    case missingKey(model: String, variable: String)
+
+    public var description: String {
+        switch self {
+        case .budgetExceeded(let spent, let limit):
+            return String(format: "stopped before exceeding the budget: $%.4f spent of $%.4f (--max-cost)", spent, limit)
+        case .dryRun:
+            return "dry run: not sent"
+        case .failed(let model, let status, let attempts, let message):
+            return "model '\(model)'\(status.map { " answered HTTP \($0)" } ?? "") after \(attempts) attempt\(attempts == 1 ? "" : "s"): \(message)"
+        case .missingKey(let model, let variable):
+            return "model '\(model)' needs its key in the environment variable \(variable), which is not set"
+        }
+    }
+}

@@ -1,0 +1,32 @@
+import Foundation
+
+/// Counters of one run's model calls, read by the progress display and the closing summary.
+public struct LLMRunCounts: Sendable, Equatable, Codable {
+    /// HTTP requests sent (every attempt counts).
+    public var requests = 0
+    /// Answers received and stored.
+    public var answered = 0
+    /// Answers taken from the store without sending anything.
+    public var cacheHits = 0
+    public var retries = 0
+    /// Calls given up on (fail-fast or attempts exhausted).
+    public var failed = 0
+    public var tokensIn = 0
+    public var tokensOut = 0
+    public var cost = 0.0
+    /// With `--dry-run`: requests that would have been sent, and their estimated tokens and cost.
+    public var wouldSend = 0
+    public var estimatedTokensIn = 0
+    public var estimatedTokensOut = 0
+    public var estimatedCost = 0.0
+    /// Requests not sent because the budget would have been exceeded.
+    public var stoppedByBudget = 0
+    public init() {}
+}
+
+/// Thread-safe holder of the counts.
+public actor LLMRunStats {
+    public private(set) var counts = LLMRunCounts()
+    public init() {}
+    public func update(_ change: (inout LLMRunCounts) -> Void) { change(&counts) }
+}

@@ -1,0 +1,237 @@
+import CFFmpeg
+import Foundation
+
+/// How frames are picked, sized and encoded for a vision model.
+public struct FrameSamplingOptions: Sendable, Equatable {
+    /// How many frames to take from a clip (fewer when the clip has fewer distinct frames).
+    public var count: Int
+    /// The most pixels (width × height) one frame may have; larger frames are scaled down, aspect kept.
+    public var pixelBudget: Int
+    /// The JPEG quantiser scale, as ffmpeg's `-q:v`: 2 is the best quality, 31 the smallest file.
+    public var jpegQScale: Int
+    /// Cut the frame around the face first, when set.
+    public var faceCrop: FaceCrop?
+    /// Threads one video's decoder may use. The default, one per core, measured faster here than
+    /// libavcodec's own choice (cores + 1); use 1 when many clips are sampled at once.
+    public var decoderThreads: Int
+
+    public init(
+        count: Int = 16, pixelBudget: Int = 100_352, jpegQScale: Int = 3, faceCrop: FaceCrop? = nil,
+        decoderThreads: Int = ProcessInfo.processInfo.activeProcessorCount
+    ) {
+        self.count = count
+        self.pixelBudget = pixelBudget
+        self.jpegQScale = jpegQScale
+        self.faceCrop = faceCrop
+        self.decoderThreads = decoderThreads
+    }
+}
+
+/// A face box and how much of its surroundings to keep when a frame is cut around the face.
+public struct FaceCrop: Sendable, Equatable {
+    public var box: FaceBox
+    /// Added on each side, as a fraction of the box's own width (left, right) and height (top,
+    /// bottom): 0.25 keeps a region 1.5 times the box in each direction.
+    public var margin: Double
+
+    public init(box: FaceBox, margin: Double = 0.25) {
+        self.box = box
+        self.margin = margin
+    }
+
+    /// The region to keep in a `width` × `height` frame, in pixels: the box grown by the margin and
+    /// cut to the frame. The left and top edges are even so that 4:2:0 chroma planes stay aligned.
+    public func region(width: Int, height: Int) -> (x: Int, y: Int, width: Int, height: Int) {
+        let W = Double(width), H = Double(height)
+        let mx = box.w * margin, my = box.h * margin
+        // The tolerance keeps 0.05 × 320 at 16 when binary fractions make it 15.999….
+        func down(_ v: Double) -> Int { Int((v + 1e-9).rounded(.down)) }
+        func up(_ v: Double) -> Int { Int((v - 1e-9).rounded(.up)) }
+        var x0 = down((box.x - mx) * W), y0 = down((box.y - my) * H)
+        var x1 = up((box.x + box.w + mx) * W), y1 = up((box.y + box.h + my) * H)
+        x0 = min(max(x0, 0), width) & ~1
+        y0 = min(max(y0, 0), height) & ~1
+        x1 = min(max(x1, x0 + 2), width)
+        y1 = min(max(y1, y0 + 2), height)
+        // A box squeezed against the right or bottom edge still keeps two pixels.
+        if x1 - x0 < 2 { x0 = max(0, x1 - 2) & ~1 }
+        if y1 - y0 < 2 { y0 = max(0, y1 - 2) & ~1 }
+        return (x0, y0, x1 - x0, y1 - y0)
+    }
+}
+
+/// One frame taken from a clip, encoded as JPEG.
+public struct SampledFrame: Sendable, Equatable {
+    /// The frame's number in the clip: for a video, its time × the stream's frame rate, rounded;
+    /// for a frame folder, the image's position in natural order (both from 0).
+    public var index: Int
+    /// Seconds from the start of the video (the first frame is at 0), also for time windows. For a
+    /// frame folder, index / fps when the rate was given, otherwise nil.
+    public var time: Double?
+    /// The JPEG's size in pixels.
+    public var width: Int
+    public var height: Int
+    /// The JPEG file's bytes (`FF D8 …`).
+    public var jpeg: Data
+
+    public init(index: Int, time: Double?, width: Int, height: Int, jpeg: Data) {
+        self.index = index
+        self.time = time
+        self.width = width
+        self.height = height
+        self.jpeg = jpeg
+    }
+}
+
+/// A clip whose frames could not be read or encoded, with libav's reason.
+public struct FrameSamplingError: Error, CustomStringConvertible, Equatable, Sendable {
+    public var path: String
+    public var message: String
+
+    public init(path: String, message: String) {
+        self.path = path
+        self.message = message
+    }
+
+    public var description: String { "\(path): \(message)" }
+}
+
+/// Takes N frames spread uniformly over a clip and turns them into JPEGs small enough for a vision
+/// model, in-process with libavformat, libavcodec and libswscale (no ffmpeg process, no temp files).
+///
+/// Frames are spread by taking the centre of N equal segments of the span: target i is at
+/// `start + (i + 0.5) × length / N`. Centres never land on the very first or last instant, where
+/// clips often hold a fade or a cut, and they space the frames evenly including the edges. The frame
+/// taken for a target is the one on screen at that instant (the last frame starting at or before
+/// it). Two targets that fall on the same frame give one frame, so a clip with fewer frames than N
+/// gives all of its frames.
+///
+/// Safe to call from many threads at once; each call has its own decoder and encoder.
+public enum FrameSampler {
+    /// N frames spread uniformly over `[window.start, window.end)` of the video at `path`, or over
+    /// the whole video when `window` is nil. Window times count from the video's first frame; a
+    /// window running past the end is cut at the end.
+    public static func sample(
+        video path: String, window: TimeWindow? = nil, options: FrameSamplingOptions = .init()
+    ) throws(FrameSamplingError) -> [SampledFrame] {
+        try check(options, path: path)
+        let reader = try VideoFrameReader(path: path, decoderThreads: Int32(clamping: options.decoderThreads))
+        return try sample(reader, window: window, options: options)
+    }
+
+    /// N frames spread uniformly over the images of the folder at `path`, in natural order (as
+    /// `FrameFolder.list` gives them); all of them when there are fewer than N. `fps` is the
+    /// dataset's frame rate, which images do not carry; it only sets `SampledFrame.time`.
+    public static func sample(
+        frames path: String, fps: Double? = nil, options: FrameSamplingOptions = .init()
+    ) throws(FrameSamplingError) -> [SampledFrame] {
+        try check(options, path: path)
+        let names: [String]
+        do { names = try FrameFolder.list(path).frames } catch {
+            throw FrameSamplingError(path: path, message: error.message)
+        }
+        guard !names.isEmpty else { throw FrameSamplingError(path: path, message: "no frame images (.jpg, .jpeg, .png, .bmp) in the folder") }
+        let encoder = try JPEGFrameEncoder(options: options, path: path)
+        var out: [SampledFrame] = []
+        for i in pickedIndices(of: names.count, count: options.count) {
+            let file = path + "/" + names[i]
+            // An image is a one-frame video to libavformat's image2 demuxer.
+            let reader: VideoFrameReader
+            do { reader = try VideoFrameReader(path: file, decoderThreads: 1) } catch {
+                throw FrameSamplingError(path: path, message: "frame \(names[i]): \(error.message)")
+            }
+            let frame: UnsafeMutablePointer<AVFrame>?
+            do { frame = try reader.frame(at: 0) } catch {
+                throw FrameSamplingError(path: path, message: "frame \(names[i]): \(error.message)")
+            }
+            guard let frame else {
+                throw FrameSamplingError(path: path, message: "frame \(names[i]): no picture could be decoded\(reader.reasonSuffix)")
+            }
+            let (w, h, jpeg) = try encoder.encode(frame)
+            out.append(SampledFrame(index: i, time: fps.flatMap { $0 > 0 ? Double(i) / $0 : nil }, width: w, height: h, jpeg: jpeg))
+        }
+        return out
+    }
+
+    /// The size a `width` × `height` picture is scaled to so that it fits `pixelBudget`: the aspect
+    /// kept, both sides even (as 4:2:0 JPEG wants) and at least 2, never larger than the picture
+    /// otherwise. Callers can size requests (image tokens) from it without decoding anything.
+    public static func fittedSize(width: Int, height: Int, pixelBudget: Int) -> (width: Int, height: Int) {
+        func even(_ v: Int) -> Int { max(2, v & ~1) }
+        guard width > 0, height > 0 else { return (2, 2) }
+        if width * height <= pixelBudget { return (even(width), even(height)) }
+        let s = (Double(pixelBudget) / Double(width * height)).squareRoot()
+        var w = even(Int(Double(width) * s)), h = even(Int(Double(height) * s))
+        // Floating-point rounding can leave the product a hair over the budget.
+        while w * h > pixelBudget && (w > 2 || h > 2) {
+            if Double(w) / Double(width) >= Double(h) / Double(height) { w = even(w - 2) } else { h = even(h - 2) }
+        }
+        return (w, h)
+    }
+
+    /// The centres of `count` equal segments of `[start, end)`.
+    public static func targetTimes(start: Double, end: Double, count: Int) -> [Double] {
+        let step = (end - start) / Double(count)
+        return (0..<count).map { start + (Double($0) + 0.5) * step }
+    }
+
+    /// Which of `total` images to take for `count` frames: the image under the centre of each of
+    /// `count` equal segments, or every image when there are no more than `count`.
+    static func pickedIndices(of total: Int, count: Int) -> [Int] {
+        guard total > count else { return Array(0..<total) }
+        return (0..<count).map { min(total - 1, Int((Double($0) + 0.5) * Double(total) / Double(count))) }
+    }
+
+    private static func check(_ options: FrameSamplingOptions, path: String) throws(FrameSamplingError) {
+        guard options.count >= 1 else { throw FrameSamplingError(path: path, message: "frame count must be at least 1, got \(options.count)") }
+        guard options.pixelBudget >= 4 else { throw FrameSamplingError(path: path, message: "pixel budget must be at least 4, got \(options.pixelBudget)") }
+        guard (1...31).contains(options.jpegQScale) else {
+            throw FrameSamplingError(path: path, message: "JPEG q scale must be in 1...31, got \(options.jpegQScale)")
+        }
+        guard options.decoderThreads >= 0 else {
+            throw FrameSamplingError(path: path, message: "decoder threads must be 0 (libavcodec chooses) or more, got \(options.decoderThreads)")
+        }
+    }
+
+    private static func sample(
+        _ reader: VideoFrameReader, window: TimeWindow?, options: FrameSamplingOptions
+    ) throws(FrameSamplingError) -> [SampledFrame] {
+        let path = reader.path
+        let length = try reader.duration()
+        var start = 0.0, end = length
+        if let window {
+            guard window.end > window.start else {
+                throw FrameSamplingError(path: path, message: "empty time window \(window.start)–\(window.end) s")
+            }
+            guard window.start < length else {
+                throw FrameSamplingError(path: path, message: String(format: "time window starts at %.3f s, after the end of the video (%.3f s)", window.start, length))
+            }
+            start = max(0, window.start)
+            end = min(window.end, length)
+        }
+        let encoder = try JPEGFrameEncoder(options: options, path: path)
+        var out: [SampledFrame] = []
+        var lastTime: Double? = nil
+        for t in targetTimes(start: start, end: end, count: options.count) {
+            guard var frame = try reader.frame(at: t, notBefore: start) else { break }
+            var time = reader.seconds(of: frame)
+            if time >= end {
+                guard out.isEmpty else { break }
+                // No frame starts inside a window shorter than a frame: take the one on screen.
+                guard let onScreen = try reader.frame(at: start) else { break }
+                frame = onScreen
+                time = reader.seconds(of: frame)
+            }
+            // Two targets on one frame (a clip with fewer frames than N) give that frame once.
+            if let lastTime, time <= lastTime { continue }
+            lastTime = time
+            let (w, h, jpeg) = try encoder.encode(frame)
+            let index = reader.fps.map { Int((time * $0).rounded()) } ?? out.count
+            out.append(SampledFrame(index: index, time: time, width: w, height: h, jpeg: jpeg))
+        }
+        guard !out.isEmpty else {
+            throw FrameSamplingError(path: path, message: "no picture could be decoded\(reader.reasonSuffix)")
+        }
+        return out
+    }
+}

@@ -1,0 +1,99 @@
+import Foundation
+import GRDB
+
+/// One model call as the cache stores it.
+public struct LLMCallRecord: Sendable, Equatable {
+    public var key: String
+    public var stage: String
+    public var provider: String
+    public var model: String
+    public var ok: Bool
+    public var httpStatus: Int?
+    /// The provider's response body (stored zstd-compressed).
+    public var response: Data?
+    /// The answer text the model wrote.
+    public var answer: String?
+    public var attempts: Int
+    public var usage: TokenUsage
+    public var cost: Double
+    public var latencyMs: Double?
+    public var error: String?
+
+    public init(key: String, stage: String, provider: String, model: String, ok: Bool, httpStatus: Int?, response: Data?,
+                answer: String?, attempts: Int, usage: TokenUsage, cost: Double, latencyMs: Double?, error: String?) {
+        self.key = key
+        self.stage = stage
+        self.provider = provider
+        self.model = model
+        self.ok = ok
+        self.httpStatus = httpStatus
+        self.response = response
+        self.answer = answer
+        self.attempts = attempts
+        self.usage = usage
+        self.cost = cost
+        self.latencyMs = latencyMs
+        self.error = error
+    }
+}
+
+/// Totals of the model calls a stage made, for summaries and the budget.
+public struct LLMTotals: Sendable, Equatable, Codable {
+    public var calls = 0
+    public var failed = 0
+    public var tokensIn = 0
+    public var tokensOut = 0
+    public var cost = 0.0
+    public init() {}
+}
+
+extension Store {
+    /// The stored successful answer for `key`, if any: a cache hit sends nothing.
+    public func cachedCall(key: String) throws -> LLMCallRecord? {
+        try read { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM llm_calls WHERE key = ? AND status = 'ok'", arguments: [key]).map(Store.decodeCall)
+        }
+    }
+
+    /// Stores a call's outcome (its own transaction: an answer is committed the moment it arrives).
+    public func saveCall(_ c: LLMCallRecord) throws {
+        try write { db in
+            try db.execute(sql: """
+                INSERT OR REPLACE INTO llm_calls (key, stage, provider, model, status, http_status, response, answer, attempts,
+                    tokens_in, tokens_out, tokens_estimated, cost, latency_ms, error, created_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [c.key, c.stage, c.provider, c.model, c.ok ? "ok" : "failed", c.httpStatus,
+                                 c.response.map { Zstd.compress($0) }, c.answer, c.attempts, c.usage.input, c.usage.output,
+                                 c.usage.estimated, c.cost, c.latencyMs, c.error, Store.timestamp()])
+        }
+    }
+
+    static func decodeCall(_ r: Row) -> LLMCallRecord {
+        LLMCallRecord(
+            key: r["key"], stage: r["stage"], provider: r["provider"], model: r["model"], ok: (r["status"] as String) == "ok",
+            httpStatus: r["http_status"], response: (r["response"] as Data?).flatMap(Zstd.decompress), answer: r["answer"],
+            attempts: r["attempts"], usage: TokenUsage(input: r["tokens_in"], output: r["tokens_out"], estimated: r["tokens_estimated"]),
+            cost: r["cost"], latencyMs: r["latency_ms"], error: r["error"])
+    }
+
+    public func call(key: String) throws -> LLMCallRecord? {
+        try read { db in try Row.fetchOne(db, sql: "SELECT * FROM llm_calls WHERE key = ?", arguments: [key]).map(Store.decodeCall) }
+    }
+
+    /// Totals over all stored calls of a stage (or of every stage).
+    public func callTotals(stage: String? = nil) throws -> LLMTotals {
+        try read { db in
+            let r = try Row.fetchOne(db, sql: """
+                SELECT COUNT(*) AS n, SUM(status = 'failed') AS failed, SUM(tokens_in) AS tin, SUM(tokens_out) AS tout, SUM(cost) AS cost
+                FROM llm_calls
+                """ + (stage == nil ? "" : " WHERE stage = ?"), arguments: stage.map { [$0] } ?? [])!
+            var t = LLMTotals()
+            t.calls = r["n"] ?? 0
+            t.failed = r["failed"] ?? 0
+            t.tokensIn = r["tin"] ?? 0
+            t.tokensOut = r["tout"] ?? 0
+            t.cost = r["cost"] ?? 0
+            return t
+        }
+    }
+}

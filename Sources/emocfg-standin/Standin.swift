@@ -1,0 +1,330 @@
+import Dispatch
+import Foundation
+import NIOHTTP1
+
+/// What the server does with one request, decided before anything is written.
+struct Reply: Sendable {
+    enum Action: Sendable {
+        case send(status: Int, headers: [(String, String)], body: [UInt8])
+        /// Close the connection without a byte of answer.
+        case drop
+    }
+
+    var action: Action
+    var delayMs = 0
+    /// The model whose in-flight count this request holds until it is answered.
+    var inFlight: String?
+}
+
+/// The stand-in's behaviour, apart from the sockets: routes a request to a provider, checks the
+/// key, applies the rate window and the scripted faults, writes the answer, and counts it all.
+///
+/// Event-loop threads call it concurrently; one lock guards the counters, the fault queue and the
+/// rate window (each request holds it for microseconds; answers are built outside it).
+final class Standin: @unchecked Sendable {
+    let options: StandinOptions
+    private let lock = NSLock()
+    private var counters = Counters()
+    private var faults: [ScriptedFault] = []
+    /// Arrival times (ns, monotonic) of the requests admitted in the last 60 s, oldest first.
+    private var window: [UInt64] = []
+    private var windowStart = 0
+
+    init(options: StandinOptions) { self.options = options }
+
+    func handle(method: HTTPMethod, uri: String, headers: HTTPHeaders, body: [UInt8]) -> Reply {
+        let (path, query) = Self.split(uri)
+        if path.hasPrefix("/_standin/") { return control(method: method, path: path, body: body) }
+
+        lock.withLock { counters.arrived(path: path) }
+        var reply = api(method: method, path: path, query: query, headers: headers, body: body)
+        reply.delayMs += options.latencyMs
+        if case .send(let status, _, _) = reply.action { lock.withLock { counters.byStatus[String(status), default: 0] += 1 } }
+        return reply
+    }
+
+    /// Counts accepted connections: with keep-alive, many requests share few connections.
+    func connectionOpened() { lock.withLock { counters.connections += 1 } }
+
+    /// Called once the answer is written (or the connection dropped).
+    func finished(_ reply: Reply) {
+        guard let model = reply.inFlight else { return }
+        lock.withLock { counters.leave(model) }
+    }
+
+    // MARK: - Provider endpoints
+
+    private func api(method: HTTPMethod, path: String, query: [String: String], headers: HTTPHeaders, body: [UInt8]) -> Reply {
+        let provider: Provider, pathModel: String?
+        // Exactly the paths the real servers serve: a wrong base URL must get a 404, as it would.
+        if path == "/v1/chat/completions" || path == "/chat/completions" {
+            (provider, pathModel) = (.openai, nil)
+        } else if let model = Self.geminiModel(path) {
+            (provider, pathModel) = (.gemini, model)
+        } else {
+            return errorReply(.openai, 404, "Invalid URL (\(method.rawValue) \(path))", code: "unknown_url")
+        }
+        guard method == .POST else {
+            return errorReply(provider, 405, "Invalid method for URL (\(method.rawValue) \(path)): use POST")
+        }
+
+        // Keys: OpenAI takes `Authorization: Bearer`, Gemini `x-goog-api-key` (or `?key=`).
+        let key: String? = switch provider {
+        case .openai: headers.first(name: "authorization").flatMap { auth in
+                auth.lowercased().hasPrefix("bearer ") ? String(auth.dropFirst(7)).trimmingCharacters(in: .whitespaces) : nil
+            }
+        case .gemini: headers.first(name: "x-goog-api-key") ?? query["key"]
+        }
+        guard let key, !key.isEmpty else {
+            return errorReply(provider, 401, provider == .openai
+                ? "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY)."
+                : "Method doesn't allow unregistered callers (callers without established identity). Please use API Key or other form of API consumer identity to call this API.",
+                code: provider == .openai ? "missing_api_key" : nil)
+        }
+        // Neither message repeats the key: clients log provider errors, and a key must never reach a log.
+        if let expected = options.key, key != expected {
+            return errorReply(provider, 401, provider == .openai
+                ? "Incorrect API key provided. You can find your API key at https://platform.openai.com/account/api-keys."
+                : "API key not valid. Please pass a valid API key.")
+        }
+
+        let request: ChatRequest
+        do {
+            let json = try JSON.parse(body)
+            request = provider == .openai ? try ChatRequest(openAIBody: json) : try ChatRequest(geminiBody: json, model: pathModel ?? "")
+        } catch let e as BadRequest {
+            return errorReply(provider, 400, e.message)
+        } catch {
+            return errorReply(provider, 400, provider == .openai
+                ? "We could not parse the JSON body of your request. (\(error))"
+                : "Invalid JSON payload received. \(error)")
+        }
+
+        // Admission: the rate window first (a real provider limits before it looks at anything), then faults.
+        let admission: (retryAfter: Int?, fault: ScriptedFault?) = lock.withLock {
+            counters.byModel[request.model, default: 0] += 1
+            counters.byProvider[provider.rawValue, default: 0] += 1
+            if let retryAfter = admit() {
+                counters.rateLimited += 1
+                return (retryAfter, nil)
+            }
+            let fault = takeFault(for: request)
+            if let fault { counters.faultsServed[fault.name, default: 0] += 1 }
+            counters.enter(request.model)
+            return (nil, fault)
+        }
+        if let retryAfter = admission.retryAfter {
+            return errorReply(provider, 429, provider == .openai
+                ? "Rate limit reached for \(request.model): limit \(options.rpm ?? 0) requests per minute. Please try again in \(retryAfter)s."
+                : "Resource has been exhausted (e.g. check quota).", retryAfter: retryAfter)
+        }
+        var reply = answer(request, fault: admission.fault)
+        reply.inFlight = request.model
+        return reply
+    }
+
+    private func answer(_ request: ChatRequest, fault: ScriptedFault?) -> Reply {
+        let provider = request.provider
+        switch fault?.kind {
+        case .status(let status)?:
+            let retryAfter = status == 429 ? fault?.retryAfter : nil
+            var reply = errorReply(provider, status, retryAfter: retryAfter)
+            if let retryAfter, fault?.retryAfterDate == true {
+                reply.replaceHeader("retry-after", with: Self.httpDate(Date(timeIntervalSince1970: Date().timeIntervalSince1970.rounded(.up) + Double(retryAfter))))
+            }
+            return reply
+        case .drop?:
+            return Reply(action: .drop)
+        default: break
+        }
+        let answer = Answer(for: request, violatingSchema: fault?.kind == .schemaViolation)
+        let empty = fault?.kind == .empty
+        var body = ProviderReply.success(request, answer: answer, emptyContent: empty).bytes
+        if fault?.kind == .truncated { body = Array(body.prefix(body.count / 2)) }
+        lock.withLock {
+            counters.promptTokens += answer.promptTokens
+            counters.completionTokens += empty ? 0 : answer.completionTokens
+        }
+        return Reply(action: .send(status: 200, headers: [("content-type", Self.contentType(provider))], body: body),
+                     delayMs: fault?.kind == .slow ? fault?.delayMs ?? 0 : 0)
+    }
+
+    private func errorReply(_ provider: Provider, _ status: Int, _ message: String? = nil, retryAfter: Int? = nil, code: String? = nil) -> Reply {
+        var headers = [("content-type", Self.contentType(provider))]
+        if let retryAfter { headers.append(("retry-after", String(retryAfter))) }
+        let body = ProviderReply.error(provider, status: status, message: message, retryAfter: retryAfter, code: code).bytes
+        return Reply(action: .send(status: status, headers: headers, body: body))
+    }
+
+    /// `nil` when the request fits in the `--rpm` window, else the seconds until it would.
+    /// Only admitted requests occupy the window, so a client that backs off is served again.
+    private func admit() -> Int? {
+        let now = DispatchTime.now().uptimeNanoseconds
+        guard let rpm = options.rpm else { return nil }
+        let minute: UInt64 = 60_000_000_000
+        while windowStart < window.count, now - window[windowStart] >= minute { windowStart += 1 }
+        if windowStart > 4096 { window.removeFirst(windowStart); windowStart = 0 }
+        guard window.count - windowStart < rpm else {
+            let wait = minute - (now - window[windowStart])
+            return max(1, Int((wait + 999_999_999) / 1_000_000_000))
+        }
+        window.append(now)
+        return nil
+    }
+
+    private func takeFault(for request: ChatRequest) -> ScriptedFault? {
+        guard let i = faults.firstIndex(where: { $0.matches(request) }) else { return nil }
+        let fault = faults[i]
+        faults[i].remaining -= 1
+        if faults[i].remaining == 0 { faults.remove(at: i) }
+        return fault
+    }
+
+    // MARK: - Control endpoints
+
+    private func control(method: HTTPMethod, path: String, body: [UInt8]) -> Reply {
+        func json(_ status: Int, _ value: JSON) -> Reply {
+            Reply(action: .send(status: status, headers: [("content-type", "application/json")], body: value.bytes))
+        }
+        switch (method, path) {
+        case (.GET, "/_standin/stats"):
+            return json(200, lock.withLock { counters.json(pendingFaults: faults.reduce(0) { $0 + $1.remaining }) })
+        case (.GET, "/_standin/faults"):
+            return json(200, .array(lock.withLock { faults.map(\.json) }))
+        case (.POST, "/_standin/faults"):
+            do {
+                let posted = try JSON.parse(body)
+                let list = posted.array ?? posted["faults"]?.array ?? [posted]
+                let parsed = try list.map(ScriptedFault.init)
+                let pending = lock.withLock {
+                    faults += parsed
+                    return faults.reduce(0) { $0 + $1.remaining }
+                }
+                return json(200, object(("queued", .int(parsed.count)), ("pending", .int(pending))))
+            } catch let e as BadRequest {
+                return json(400, object(("error", .string(e.message))))
+            } catch {
+                return json(400, object(("error", .string("faults must be a JSON list: \(error)"))))
+            }
+        case (.POST, "/_standin/reset"):
+            lock.withLock {
+                faults = []
+                window = []
+                windowStart = 0
+                counters.reset()
+            }
+            return json(200, object(("reset", .bool(true))))
+        default:
+            return json(404, object(("error", .string("unknown control endpoint \(method.rawValue) \(path); try GET /_standin/stats, GET|POST /_standin/faults, POST /_standin/reset"))))
+        }
+    }
+
+    // MARK: - Wire details
+
+    static func contentType(_ provider: Provider) -> String {
+        provider == .openai ? "application/json" : "application/json; charset=UTF-8"
+    }
+
+    static func split(_ uri: String) -> (path: String, query: [String: String]) {
+        guard let q = uri.firstIndex(of: "?") else { return (uri, [:]) }
+        var query: [String: String] = [:]
+        for pair in uri[uri.index(after: q)...].split(separator: "&") {
+            let kv = pair.split(separator: "=", maxSplits: 1)
+            let name = String(kv[0]).removingPercentEncoding ?? String(kv[0])
+            query[name] = kv.count > 1 ? (String(kv[1]).removingPercentEncoding ?? String(kv[1])) : ""
+        }
+        return (String(uri[..<q]), query)
+    }
+
+    /// The model of `…/models/{model}:generateContent` (`/v1beta/` or `/v1/`), percent-decoded.
+    static func geminiModel(_ path: String) -> String? {
+        let suffix = ":generateContent"
+        guard path.hasSuffix(suffix), path.hasPrefix("/v1beta/models/") || path.hasPrefix("/v1/models/"),
+              let range = path.range(of: "/models/", options: .backwards) else { return nil }
+        let model = String(path[range.upperBound..<path.index(path.endIndex, offsetBy: -suffix.count)])
+        return model.isEmpty ? nil : (model.removingPercentEncoding ?? model)
+    }
+
+    /// RFC 9110 IMF-fixdate, e.g. `Sun, 06 Nov 1994 08:49:37 GMT`.
+    static func httpDate(_ date: Date) -> String {
+        let f = DateFormatter()
+        f.locale = Locale(identifier: "en_US_POSIX")
+        f.timeZone = TimeZone(identifier: "GMT")
+        f.dateFormat = "EEE, dd MMM yyyy HH:mm:ss 'GMT'"
+        return f.string(from: date)
+    }
+}
+
+extension Reply {
+    mutating func replaceHeader(_ name: String, with value: String) {
+        guard case .send(let status, var headers, let body) = action else { return }
+        headers.removeAll { $0.0 == name }
+        headers.append((name, value))
+        action = .send(status: status, headers: headers, body: body)
+    }
+}
+
+/// What `GET /_standin/stats` reports.
+struct Counters {
+    var connections = 0
+    var requests = 0
+    var byPath: [String: Int] = [:]
+    var byModel: [String: Int] = [:]
+    var byProvider: [String: Int] = [:]
+    var byStatus: [String: Int] = [:]
+    var faultsServed: [String: Int] = [:]
+    /// 429s sent because of `--rpm` (scripted 429s count under `faults_served`).
+    var rateLimited = 0
+    var promptTokens = 0
+    var completionTokens = 0
+    var inFlight: [String: Int] = [:]
+    /// The most requests of each model being answered at once: shows a client's concurrency limit.
+    var maxInFlight: [String: Int] = [:]
+    var totalInFlight = 0
+    var maxTotalInFlight = 0
+
+    mutating func arrived(path: String) {
+        requests += 1
+        byPath[path, default: 0] += 1
+    }
+
+    mutating func enter(_ model: String) {
+        inFlight[model, default: 0] += 1
+        maxInFlight[model] = max(maxInFlight[model] ?? 0, inFlight[model]!)
+        totalInFlight += 1
+        maxTotalInFlight = max(maxTotalInFlight, totalInFlight)
+    }
+
+    mutating func leave(_ model: String) {
+        inFlight[model, default: 1] -= 1
+        totalInFlight -= 1
+    }
+
+    /// Everything back to zero but the requests still being answered.
+    mutating func reset() {
+        let live = (inFlight.filter { $0.value > 0 }, totalInFlight)
+        self = Counters()
+        (inFlight, totalInFlight) = live
+        maxInFlight = live.0
+        maxTotalInFlight = live.1
+    }
+
+    func json(pendingFaults: Int) -> JSON {
+        func table(_ d: [String: Int]) -> JSON { .object(d.sorted { $0.key < $1.key }.map { ($0.key, .int($0.value)) }) }
+        return object(
+            ("requests", .int(requests)),
+            ("connections", .int(connections)),
+            ("by_path", table(byPath)),
+            ("by_model", table(byModel)),
+            ("by_provider", table(byProvider)),
+            ("by_status", table(byStatus)),
+            ("faults_served", table(faultsServed)),
+            ("faults_pending", .int(pendingFaults)),
+            ("rate_limited", .int(rateLimited)),
+            ("prompt_tokens", .int(promptTokens)),
+            ("completion_tokens", .int(completionTokens)),
+            ("in_flight", .int(totalInFlight)),
+            ("max_in_flight", .int(maxTotalInFlight)),
+            ("max_in_flight_by_model", table(maxInFlight)))
+    }
+}

@@ -1,0 +1,69 @@
+import Foundation
+
+/// The command line of `emocfg-standin`.
+struct StandinOptions: Sendable {
+    static let usage = """
+        usage: emocfg-standin [--port N] [--host 127.0.0.1|::1|localhost] [--port-file PATH]
+                              [--key VALUE | --key-env VARIABLE] [--latency-ms N] [--rpm N] [--threads N]
+
+        A local stand-in for the OpenAI chat-completions and Gemini generateContent APIs, on loopback only.
+          --port N          port to listen on; 0 (the default) takes any free port
+          --port-file PATH  write the port there once listening
+          --key VALUE       the only API key accepted (default: any non-empty key)
+          --key-env NAME    read that key from the environment variable NAME instead
+          --latency-ms N    delay every answer by N ms
+          --rpm N           answer 429 once more than N requests arrive in 60 s
+        Control: GET /_standin/stats, POST /_standin/faults, GET /_standin/faults, POST /_standin/reset.
+        """
+
+    var host = "127.0.0.1"
+    var port = 0
+    var portFile: String?
+    var key: String?
+    var latencyMs = 0
+    var rpm: Int?
+    var threads = max(1, min(ProcessInfo.processInfo.activeProcessorCount, 4))
+
+    struct Invalid: Error { let message: String }
+
+    init() {}
+
+    init(arguments: [String], environment: [String: String]) throws {
+        var rest = arguments[...]
+        func value(_ flag: String) throws -> String {
+            guard let v = rest.popFirst() else { throw Invalid(message: "\(flag) needs a value") }
+            return v
+        }
+        func number(_ flag: String, min low: Int) throws -> Int {
+            let v = try value(flag)
+            guard let n = Int(v), n >= low else { throw Invalid(message: "\(flag) '\(v)': expected a whole number ≥ \(low)") }
+            return n
+        }
+        while let flag = rest.popFirst() {
+            switch flag {
+            case "--port":
+                port = try number(flag, min: 0)
+                guard port <= 65535 else { throw Invalid(message: "--port '\(port)': expected 0…65535") }
+            case "--host": host = try value(flag)
+            case "--port-file": portFile = try value(flag)
+            case "--key": key = try value(flag)
+            case "--key-env":
+                let name = try value(flag)
+                guard let k = environment[name], !k.isEmpty else { throw Invalid(message: "--key-env \(name): the variable is not set") }
+                key = k
+            case "--latency-ms": latencyMs = try number(flag, min: 0)
+            case "--rpm": rpm = try number(flag, min: 1)
+            case "--threads": threads = try number(flag, min: 1)
+            default: throw Invalid(message: "unknown option '\(flag)'")
+            }
+        }
+        // The stand-in answers anyone who can connect, so it never listens beyond this machine.
+        let loopback = ["127.0.0.1", "::1", "localhost"]
+        let parts = host.split(separator: ".", omittingEmptySubsequences: false)
+        let isLoopbackV4 = parts.count == 4 && parts[0] == "127" && parts.allSatisfy { UInt8($0) != nil }
+        guard loopback.contains(host) || isLoopbackV4 else {
+            throw Invalid(message: "--host '\(host)': the stand-in binds loopback only (127.0.0.1, ::1 or localhost)")
+        }
+        if host == "localhost" { host = "127.0.0.1" }
+    }
+}

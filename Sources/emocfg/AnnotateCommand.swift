@@ -1,0 +1,136 @@
+import Annotate
+import ArgumentParser
+import EmoCFG
+import Foundation
+
+struct AnnotateCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "annotate",
+        abstract: "Make instruction samples: from labels (instruct) and with vision-language models (caption, qa, rationale).",
+        discussion: """
+            Stages: instruct (templates over ground-truth labels, no model), caption (attribute → expression → emotion
+            captions from sampled frames), qa (question-answer pairs per aspect from the captions), rationale (which cues
+            support the emotion, for captions and QA pairs); all runs them in that order.
+            Every model answer is cached in the store: a rerun sends only what is missing. Keys are read from the
+            environment variables pipeline.yaml names, never from files.
+            """
+    )
+
+    @Option(name: .long, help: ArgumentHelp("instruct, caption, qa, rationale or all.", valueName: "stage"))
+    var stage: String
+
+    @Option(name: .long, parsing: .upToNextOption, help: ArgumentHelp("Only clips of these sources.", valueName: "name"))
+    var source: [String] = []
+
+    @Option(name: .long, help: ArgumentHelp("At most this many items per stage.", valueName: "n"))
+    var limit: Int?
+
+    @Flag(name: .long, help: "Print the requests that would be sent, their estimated tokens and cost; send nothing.")
+    var dryRun = false
+
+    @Option(name: .long, help: ArgumentHelp("Stop before the run's model calls would cost more than this (US dollars).", valueName: "usd"))
+    var maxCost: Double?
+
+    @Option(name: .long, help: ArgumentHelp("The pipeline file (models, stages, frames).", valueName: "file"))
+    var pipeline: String = "pipeline.yaml"
+
+    @Option(name: .long, help: ArgumentHelp("The folder holding prompts/ and schemas/ (default: the current folder).", valueName: "dir"))
+    var project: String = "."
+
+    @Flag(name: .long, help: "Print the per-stage summaries as JSON on standard output.")
+    var json = false
+
+    @OptionGroup var storeOptions: StoreOptions
+
+    func run() async throws {
+        let stages = stage == "all" ? AnnotateStages.names : [stage]
+        guard stages.allSatisfy(AnnotateStages.names.contains) else {
+            throw fail(ValidationError("--stage '\(stage)' is not one of: \(AnnotateStages.names.joined(separator: ", ")), all"))
+        }
+        let store: Store
+        let config: PipelineConfig?
+        do {
+            store = try storeOptions.openStore()
+            let needsModels = stages.contains { $0 != "instruct" }
+            config = needsModels ? try PipelineConfig.load(URL(fileURLWithPath: pipeline)) : nil
+        } catch {
+            throw fail(error)
+        }
+        let root = URL(fileURLWithPath: project)
+        let library = PromptLibrary(prompts: root.appendingPathComponent("prompts"), schemas: root.appendingPathComponent("schemas"))
+        var options = LLMClient.Options()
+        options.dryRun = dryRun
+        options.maxCost = maxCost
+        let client = LLMClient(store: store, models: config.map { Array($0.models.values) } ?? [],
+                               environment: ProcessInfo.processInfo.environment, options: options)
+        let display = ProgressDisplay()
+        var summaries: [StageSummary] = []
+        do {
+            for name in stages {
+                let summary: StageSummary
+                if name == "instruct" {
+                    let t = Date()
+                    let made = try InstructRunner(promptsDirectory: library.prompts)
+                        .run(store: store, sources: source.isEmpty ? nil : source, limit: limit)
+                    var s = StageSummary(stage: name)
+                    s.itemsIn = made.clips
+                    s.done = made.clips
+                    s.samples = made.samples
+                    s.seconds = Date().timeIntervalSince(t)
+                    summary = s
+                } else {
+                    let runner = AnnotateRunner(store: store, pipeline: config!, client: client)
+                    let stageImpl: any ModelStage = switch name {
+                    case "caption": try CaptionStage(library: library)
+                    case "qa": try QAStage(library: library)
+                    default: try RationaleStage(library: library)
+                    }
+                    summary = try await runner.run(stageImpl, sources: source.isEmpty ? nil : source, limit: limit) { event in
+                        Self.draw(event, display)
+                    }
+                }
+                display.finishLine()
+                summaries.append(summary)
+                if !json { print(Self.line(summary)) }
+                if summary.note?.hasPrefix("stopped") == true { break }
+            }
+        } catch {
+            display.finishLine()
+            await client.shutdown()
+            throw fail(error)
+        }
+        await client.shutdown()
+        if json { printJSON(AnnotateReport(stages: summaries)) }
+    }
+
+    static func draw(_ event: AnnotateEvent, _ display: ProgressDisplay) {
+        switch event {
+        case .started(let stage, let items):
+            display.message("\(stage): \(items) items to do")
+        case .progress(let stage, let done, let failed, let total, let llm, let elapsed):
+            let finished = done + failed
+            let rate = elapsed > 0 ? Double(llm.requests) / elapsed : 0
+            let eta = finished > 0 ? elapsed / Double(finished) * Double(total - finished) : 0
+            display.update(label: String(format: "%@ %.1f req/s · %d tokens · $%.4f · ETA %@", stage, rate,
+                                         llm.tokensIn + llm.tokensOut, llm.cost, clock(eta)), done: finished, total: total)
+        }
+    }
+
+    static func clock(_ s: Double) -> String {
+        let t = Int(s.rounded())
+        return t >= 3600 ? String(format: "%d:%02d:%02d", t / 3600, t / 60 % 60, t % 60) : String(format: "%d:%02d", t / 60, t % 60)
+    }
+
+    /// The compact per-stage counters every command ends with.
+    static func line(_ s: StageSummary) -> String {
+        var out = String(format: "%@: in %d, done %d, failed %d, skipped %d, samples %d, requests %d (cached %d, retries %d), tokens %d, cost $%.4f, %.1f s",
+                         s.stage, s.itemsIn, s.done, s.failed, s.skipped, s.samples, s.llm.requests, s.llm.cacheHits, s.llm.retries,
+                         s.llm.tokensIn + s.llm.tokensOut, s.llm.cost, s.seconds)
+        if let note = s.note { out += "\n  \(note)" }
+        return out
+    }
+}
+
+struct AnnotateReport: Encodable {
+    var stages: [StageSummary]
+}
