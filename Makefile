@@ -8,15 +8,13 @@ deps:
 	@bash scripts/install-deps.sh
 
 build: deps
-	$(SWIFT) build --product emocfg
+	$(SWIFT) build
 
-## The main job on the bundled sample: ingest every replica in samples/sources.yaml into a fresh
-## store and print the summary, then the store's status.
-demo: build
-	@rm -rf $(DEMO_DIR) && mkdir -p $(DEMO_DIR)
-	$$($(SWIFT) build --show-bin-path)/emocfg ingest --sources samples/sources.yaml --db $(DEMO_DIR)/emocfg.sqlite
-	@echo
-	$$($(SWIFT) build --show-bin-path)/emocfg status --db $(DEMO_DIR)/emocfg.sqlite
+## The main job on the bundled sample: ingest every replica, annotate it against the local
+## provider stand-in, print the store's status (scripts/demo.sh).
+demo: deps
+	$(SWIFT) build
+	DEMO_DIR=$(DEMO_DIR) bash scripts/demo.sh
 
 ## Every test (XCTest), build included.
 test: deps
@@ -25,9 +23,12 @@ test: deps
 ## Benchmarks, on demand only: release build, probe (vs ffprobe) and store upserts.
 bench:
 	@bash scripts/install-deps.sh --bench
-	$(SWIFT) build -c release --product emocfg-bench
+	$(SWIFT) build -c release
 	$$($(SWIFT) build -c release --show-bin-path)/emocfg-bench probe --files 600
 	$$($(SWIFT) build -c release --show-bin-path)/emocfg-bench upsert --clips 100000
+	$$($(SWIFT) build -c release --show-bin-path)/emocfg-bench sample
+	$$($(SWIFT) build -c release --show-bin-path)/emocfg-bench llm --requests 5000
+	$$($(SWIFT) build -c release --show-bin-path)/emocfg-bench ratelimit --rpm 3000 --seconds 60
 
 clean:
 	rm -rf .build $(DEMO_DIR)

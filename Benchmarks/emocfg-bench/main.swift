@@ -233,11 +233,15 @@ switch CommandLine.arguments.dropFirst().first {
 case "probe": try probeBenchmark()
 case "upsert": try upsertBenchmark()
 case "sample": try sampleBenchmark()
+case "llm": try llmThroughputBenchmark()
+case "ratelimit": try rateLimitBenchmark()
 case nil, "all":
     try probeBenchmark()
     try upsertBenchmark()
     try sampleBenchmark()
+    try llmThroughputBenchmark()
+    try rateLimitBenchmark()
 default:
-    print("usage: emocfg-bench [probe [--files N] [--jobs N] | upsert [--clips N] [--batch N] | sample [--frames N] [--runs N] | all]")
+    print("usage: emocfg-bench [probe [--files N] [--jobs N] | upsert [--clips N] [--batch N] | sample [--frames N] [--runs N] | llm [--requests N] | ratelimit [--rpm N] [--seconds S] | all]")
     exit(2)
 }

@@ -24,8 +24,10 @@ struct StatusCommand: AsyncParsableCommand {
         do { store = try storeOptions.openStore() } catch { throw fail(error) }
         var counts = try store.sourceCounts()
         if let source { counts = counts.filter { $0.key == source } }
+        let samples = try store.sampleCounts()
+        let calls = try store.callTotals()
         if json {
-            printJSON(StatusReport(store: store.path, sources: counts))
+            printJSON(StatusReport(store: store.path, sources: counts, samples: samples, llmCalls: calls))
         } else {
             var table = TextTable(header: ["source", "clips", "probed", "labelled", "errors", "missing", "unreadable", "failed", "with face"])
             for (name, c) in counts.sorted(by: { $0.key < $1.key }) {
@@ -34,6 +36,15 @@ struct StatusCommand: AsyncParsableCommand {
             }
             print("store: \(store.path)")
             print(table.render())
+            if !samples.isEmpty {
+                var st = TextTable(header: ["stage", "samples", "pending", "accepted", "rejected", "failed items"])
+                for (name, c) in samples.sorted(by: { $0.key < $1.key }) {
+                    st.rows.append([name, "\(c.total)", "\(c.pending)", "\(c.accepted)", "\(c.rejected)", "\(c.failed)"])
+                }
+                print("\n" + st.render())
+                print(String(format: "\nmodel calls stored: %d (%d failed), %d tokens in, %d out, $%.4f", calls.calls, calls.failed,
+                             calls.tokensIn, calls.tokensOut, calls.cost))
+            }
         }
         if problems {
             for p in try store.problems(source: source) {
@@ -48,4 +59,10 @@ struct StatusCommand: AsyncParsableCommand {
 struct StatusReport: Encodable {
     var store: String
     var sources: [String: SourceCounts]
+    var samples: [String: SampleCounts]
+    var llmCalls: LLMTotals
+    enum CodingKeys: String, CodingKey {
+        case store, sources, samples
+        case llmCalls = "llm_calls"
+    }
 }

@@ -64,3 +64,37 @@ extension Store {
         }
     }
 }
+
+/// Samples of one stage by status, for `emocfg status`.
+public struct SampleCounts: Codable, Sendable, Equatable {
+    public var total = 0
+    public var pending = 0
+    public var accepted = 0
+    public var rejected = 0
+    public var failed = 0
+    public init() {}
+}
+
+extension Store {
+    /// Samples per stage by status, and each stage's recorded failures.
+    public func sampleCounts() throws -> [String: SampleCounts] {
+        try read { db in
+            var out: [String: SampleCounts] = [:]
+            for r in try Row.fetchAll(db, sql: "SELECT stage, status, COUNT(*) AS n FROM samples GROUP BY stage, status") {
+                let n: Int = r["n"]
+                var c = out[r["stage"], default: SampleCounts()]
+                c.total += n
+                switch r["status"] as String {
+                case "accepted": c.accepted += n
+                case "rejected": c.rejected += n
+                default: c.pending += n
+                }
+                out[r["stage"]] = c
+            }
+            for r in try Row.fetchAll(db, sql: "SELECT stage, COUNT(*) AS n FROM annotation_failures GROUP BY stage") {
+                out[r["stage"], default: SampleCounts()].failed = r["n"]
+            }
+            return out
+        }
+    }
+}
