@@ -113,11 +113,11 @@ public struct InstructDataset: Sendable, Equatable {
         case "mer2023": d.emotions = ["neutral", "anger", "happiness", "sadness", "worry", "surprise"]
         case "celebvhq":
             d.emotions = ["neutral", "happiness", "anger", "sadness", "contempt", "fear", "disgust", "surprise"]
-            d.appearance = celebvhqAppearance
-            d.actions = celebvhqActions
+            d.appearance = DatasetVocabulary.celebvhqAppearance
+            d.actions = DatasetVocabulary.celebvhqAction
         case "affwild2":
             d.emotions = ["neutral", "anger", "disgust", "fear", "happiness", "sadness", "surprise", "other"]
-            d.actionUnits = ["AU1", "AU2", "AU4", "AU6", "AU7", "AU10", "AU12", "AU15", "AU23", "AU24", "AU25", "AU26"]
+            d.actionUnits = DatasetVocabulary.affwild2ActionUnits
         case "casme": d.microExpressions = ["happiness", "disgust", "sadness", "surprise", "contempt", "fear", "repression", "tense"]
         case "casme2": d.microExpressions = ["happiness", "disgust", "repression", "surprise", "fear", "sadness", "other"]
         case "casme_sq": d.microExpressions = ["negative", "positive", "surprise", "other"]
@@ -133,19 +133,4 @@ public struct InstructDataset: Sendable, Equatable {
         }
         return d
     }
-
-    static let celebvhqAppearance = [
-        "blurry", "male", "young", "chubby", "pale_skin", "rosy_cheeks", "oval_face", "receding_hairline", "bald",
-        "bangs", "black_hair", "blonde_hair", "gray_hair", "brown_hair", "straight_hair", "wavy_hair", "long_hair",
-        "arched_eyebrows", "bushy_eyebrows", "bags_under_eyes", "eyeglasses", "sunglasses", "narrow_eyes",
-        "big_nose", "pointy_nose", "high_cheekbones", "big_lips", "double_chin", "no_beard", "5_o_clock_shadow",
-        "goatee", "mustache", "sideburns", "heavy_makeup", "wearing_earrings", "wearing_hat", "wearing_lipstick",
-        "wearing_necklace", "wearing_necktie", "wearing_mask",
-    ]
-    static let celebvhqActions = [
-        "blow", "chew", "close_eyes", "cough", "cry", "drink", "eat", "frown", "gaze", "glare", "head_wagging",
-        "kiss", "laugh", "listen_to_music", "look_around", "make_a_face", "nod", "play_instrument", "read",
-        "shake_head", "shout", "sigh", "sing", "sleep", "smile", "smoke", "sneer", "sneeze", "sniff", "talk",
-        "turn", "weep", "whisper", "wink", "yawn",
-    ]
 }

@@ -28,7 +28,7 @@ public struct AffWild2Adapter: DatasetAdapter {
     /// EXPR codes 0-7.
     static let expressions = ["Neutral", "Anger", "Disgust", "Fear", "Happiness", "Sadness", "Surprise", "Other"]
     /// The AU header of every edition; used when a file's own header does not name its columns.
-    static let actionUnits = ["AU1", "AU2", "AU4", "AU6", "AU7", "AU10", "AU12", "AU15", "AU23", "AU24", "AU25", "AU26"]
+    static let actionUnits = DatasetVocabulary.affwild2ActionUnits
     /// Beyond this many bad lines in one file, the rest are summed up in one problem.
     static let problemsPerFile = 20
 

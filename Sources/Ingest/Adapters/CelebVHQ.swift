@@ -17,21 +17,9 @@ public struct CelebVHQAdapter: DatasetAdapter {
     static let defaultClipFolder = "35666"
 
     /// The 40 appearance names, used when the JSON's `meta_info.appearance_mapping` is absent or unusable.
-    static let appearance = [
-        "blurry", "male", "young", "chubby", "pale_skin", "rosy_cheeks", "oval_face", "receding_hairline", "bald",
-        "bangs", "black_hair", "blonde_hair", "gray_hair", "brown_hair", "straight_hair", "wavy_hair", "long_hair",
-        "arched_eyebrows", "bushy_eyebrows", "bags_under_eyes", "eyeglasses", "sunglasses", "narrow_eyes",
-        "big_nose", "pointy_nose", "high_cheekbones", "big_lips", "double_chin", "no_beard", "5_o_clock_shadow",
-        "goatee", "mustache", "sideburns", "heavy_makeup", "wearing_earrings", "wearing_hat", "wearing_lipstick",
-        "wearing_necklace", "wearing_necktie", "wearing_mask",
-    ]
+    static let appearance = DatasetVocabulary.celebvhqAppearance
     /// The 35 action names, used when `meta_info.action_mapping` is absent or unusable.
-    static let action = [
-        "blow", "chew", "close_eyes", "cough", "cry", "drink", "eat", "frown", "gaze", "glare", "head_wagging",
-        "kiss", "laugh", "listen_to_music", "look_around", "make_a_face", "nod", "play_instrument", "read",
-        "shake_head", "shout", "sigh", "sing", "sleep", "smile", "smoke", "sneer", "sneeze", "sniff", "talk",
-        "turn", "weep", "whisper", "wink", "yawn",
-    ]
+    static let action = DatasetVocabulary.celebvhqAction
     static let emotions = ["neutral", "happy", "anger", "sadness", "contempt", "fear", "disgust", "surprise"]
 
     var videoFolder: String?
