@@ -82,9 +82,14 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"),
         ]),
         .testTarget(name: "IngestTests", dependencies: ["EmoCFG", "Ingest"]),
+        .target(name: "TestSupport", dependencies: ["EmoCFG"], path: "Tests/TestSupport"),
         .testTarget(
             name: "AnnotateTests",
-            dependencies: ["EmoCFG", "Annotate", "Ingest", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: ["EmoCFG", "Annotate", "Ingest", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
+        .testTarget(
+            name: "CriticTests",
+            dependencies: ["EmoCFG", "Critic", "Annotate", "Ingest", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")]
         ),
     ]
 )

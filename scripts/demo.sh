@@ -23,6 +23,10 @@ echo
 echo "== annotate --stage all (models: the local stand-in on port $EMOCFG_STANDIN_PORT, samples/pipeline.yaml)"
 "$bin/emocfg" annotate --stage all --pipeline samples/pipeline.yaml --db "$out/emocfg.sqlite"
 echo
+echo "== verify (three judges, quorum 2)"
+"$bin/emocfg" verify --pipeline samples/pipeline.yaml --db "$out/emocfg.sqlite"
+"$bin/emocfg" verify --report --pipeline samples/pipeline.yaml --db "$out/emocfg.sqlite" | tail -12
+echo
 echo "== status"
 "$bin/emocfg" status --db "$out/emocfg.sqlite"
 echo

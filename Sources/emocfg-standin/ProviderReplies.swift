@@ -14,11 +14,14 @@ struct Answer: Sendable {
     var completionTokens: Int
 
     /// The answer the request asks for: an instance of its schema (given, or embedded in the
-    /// prompt), `{"answer": …}` for JSON without a schema, a short sentence otherwise.
-    init(for request: ChatRequest, violatingSchema: Bool = false) {
+    /// prompt), `{"answer": …}` for JSON without a schema, a short sentence otherwise; or the
+    /// `scripted` text a test posted, billed and cut at `max_tokens` like any other answer.
+    init(for request: ChatRequest, violatingSchema: Bool = false, scripted: String? = nil) {
         seed = AnswerSeed(request)
         let schema = request.schema ?? EmbeddedSchema.find(in: request.texts)
-        if let schema {
+        if let scripted {
+            content = scripted
+        } else if let schema {
             let generator = SchemaInstance(root: schema, seed: seed)
             content = (violatingSchema ? generator.violation() : generator.instance()).text
         } else if request.wantsJSON {

@@ -26,6 +26,7 @@ final class Standin: @unchecked Sendable {
     private let lock = NSLock()
     private var counters = Counters()
     private var faults: [ScriptedFault] = []
+    private var answers: [ScriptedAnswer] = []
     /// Arrival times (ns, monotonic) of the requests admitted in the last 60 s, oldest first.
     private var window: [UInt64] = []
     private var windowStart = 0
@@ -100,30 +101,34 @@ final class Standin: @unchecked Sendable {
                 : "Invalid JSON payload received. \(error)")
         }
 
-        // Admission: the rate window first (a real provider limits before it looks at anything), then faults.
-        let admission: (retryAfter: Int?, fault: ScriptedFault?) = lock.withLock {
+        // Admission: the rate window first (a real provider limits before it looks at anything),
+        // then faults, then scripted answers: a request that is refused or faulted consumes none,
+        // so a test's answer for judge A still waits for the retry after A's scripted 503.
+        let admission: (retryAfter: Int?, fault: ScriptedFault?, scripted: String?) = lock.withLock {
             counters.byModel[request.model, default: 0] += 1
             counters.byProvider[provider.rawValue, default: 0] += 1
             if let retryAfter = admit() {
                 counters.rateLimited += 1
-                return (retryAfter, nil)
+                return (retryAfter, nil, nil)
             }
             let fault = takeFault(for: request)
             if let fault { counters.faultsServed[fault.name, default: 0] += 1 }
+            let scripted = fault == nil ? takeAnswer(for: request) : nil
+            if scripted != nil { counters.scriptedAnswersServed += 1 }
             counters.enter(request.model)
-            return (nil, fault)
+            return (nil, fault, scripted)
         }
         if let retryAfter = admission.retryAfter {
             return errorReply(provider, 429, provider == .openai
                 ? "Rate limit reached for \(request.model): limit \(options.rpm ?? 0) requests per minute. Please try again in \(retryAfter)s."
                 : "Resource has been exhausted (e.g. check quota).", retryAfter: retryAfter)
         }
-        var reply = answer(request, fault: admission.fault)
+        var reply = answer(request, fault: admission.fault, scripted: admission.scripted)
         reply.inFlight = request.model
         return reply
     }
 
-    private func answer(_ request: ChatRequest, fault: ScriptedFault?) -> Reply {
+    private func answer(_ request: ChatRequest, fault: ScriptedFault?, scripted: String?) -> Reply {
         let provider = request.provider
         switch fault?.kind {
         case .status(let status)?:
@@ -137,7 +142,7 @@ final class Standin: @unchecked Sendable {
             return Reply(action: .drop)
         default: break
         }
-        let answer = Answer(for: request, violatingSchema: fault?.kind == .schemaViolation)
+        let answer = Answer(for: request, violatingSchema: fault?.kind == .schemaViolation, scripted: scripted)
         let empty = fault?.kind == .empty
         var body = ProviderReply.success(request, answer: answer, emptyContent: empty).bytes
         if fault?.kind == .truncated { body = Array(body.prefix(body.count / 2)) }
@@ -180,6 +185,19 @@ final class Standin: @unchecked Sendable {
         return fault
     }
 
+    /// The text of the first pending answer that matches, counted down (unless it is for ever).
+    private func takeAnswer(for request: ChatRequest) -> String? {
+        guard !answers.isEmpty else { return nil }
+        let requestText = answers.contains { $0.match != nil } ? request.texts.joined(separator: "\n") : ""
+        guard let i = answers.firstIndex(where: { $0.matches(request, requestText: requestText) }) else { return nil }
+        let text = answers[i].text
+        if !answers[i].isForever {
+            answers[i].remaining -= 1
+            if answers[i].remaining == 0 { answers.remove(at: i) }
+        }
+        return text
+    }
+
     // MARK: - Control endpoints
 
     private func control(method: HTTPMethod, path: String, body: [UInt8]) -> Reply {
@@ -188,7 +206,7 @@ final class Standin: @unchecked Sendable {
         }
         switch (method, path) {
         case (.GET, "/_standin/stats"):
-            return json(200, lock.withLock { counters.json(pendingFaults: faults.reduce(0) { $0 + $1.remaining }) })
+            return json(200, lock.withLock { counters.json(pendingFaults: faults.reduce(0) { $0 + $1.remaining }, pendingAnswers: answers.count) })
         case (.GET, "/_standin/faults"):
             return json(200, .array(lock.withLock { faults.map(\.json) }))
         case (.POST, "/_standin/faults"):
@@ -206,16 +224,34 @@ final class Standin: @unchecked Sendable {
             } catch {
                 return json(400, object(("error", .string("faults must be a JSON list: \(error)"))))
             }
+        case (.GET, "/_standin/answers"):
+            return json(200, .array(lock.withLock { answers.map(\.json) }))
+        case (.POST, "/_standin/answers"):
+            do {
+                let posted = try JSON.parse(body)
+                let list = posted.array ?? posted["answers"]?.array ?? [posted]
+                let parsed = try list.map(ScriptedAnswer.init)
+                let pending = lock.withLock {
+                    answers += parsed
+                    return answers.count
+                }
+                return json(200, object(("queued", .int(parsed.count)), ("pending", .int(pending))))
+            } catch let e as BadRequest {
+                return json(400, object(("error", .string(e.message))))
+            } catch {
+                return json(400, object(("error", .string("answers must be a JSON list: \(error)"))))
+            }
         case (.POST, "/_standin/reset"):
             lock.withLock {
                 faults = []
+                answers = []
                 window = []
                 windowStart = 0
                 counters.reset()
             }
             return json(200, object(("reset", .bool(true))))
         default:
-            return json(404, object(("error", .string("unknown control endpoint \(method.rawValue) \(path); try GET /_standin/stats, GET|POST /_standin/faults, POST /_standin/reset"))))
+            return json(404, object(("error", .string("unknown control endpoint \(method.rawValue) \(path); try GET /_standin/stats, GET|POST /_standin/faults, GET|POST /_standin/answers, POST /_standin/reset"))))
         }
     }
 
@@ -273,6 +309,8 @@ struct Counters {
     var byProvider: [String: Int] = [:]
     var byStatus: [String: Int] = [:]
     var faultsServed: [String: Int] = [:]
+    /// Requests answered with a text posted to `/_standin/answers`.
+    var scriptedAnswersServed = 0
     /// 429s sent because of `--rpm` (scripted 429s count under `faults_served`).
     var rateLimited = 0
     var promptTokens = 0
@@ -309,7 +347,7 @@ struct Counters {
         maxTotalInFlight = live.1
     }
 
-    func json(pendingFaults: Int) -> JSON {
+    func json(pendingFaults: Int, pendingAnswers: Int) -> JSON {
         func table(_ d: [String: Int]) -> JSON { .object(d.sorted { $0.key < $1.key }.map { ($0.key, .int($0.value)) }) }
         return object(
             ("requests", .int(requests)),
@@ -320,6 +358,8 @@ struct Counters {
             ("by_status", table(byStatus)),
             ("faults_served", table(faultsServed)),
             ("faults_pending", .int(pendingFaults)),
+            ("scripted_answers_served", .int(scriptedAnswersServed)),
+            ("scripted_answers_pending", .int(pendingAnswers)),
             ("rate_limited", .int(rateLimited)),
             ("prompt_tokens", .int(promptTokens)),
             ("completion_tokens", .int(completionTokens)),

@@ -13,7 +13,11 @@ struct StandinOptions: Sendable {
           --key-env NAME    read that key from the environment variable NAME instead
           --latency-ms N    delay every answer by N ms
           --rpm N           answer 429 once more than N requests arrive in 60 s
-        Control: GET /_standin/stats, POST /_standin/faults, GET /_standin/faults, POST /_standin/reset.
+        Control: GET /_standin/stats, POST /_standin/faults, GET /_standin/faults, POST /_standin/reset,
+          POST /_standin/answers  script answer texts: [{"model": "judge-a", "content": {...}, "times": 1,
+                                  "match": "substring"}]; the next matching requests get content as
+                                  their answer (times -1: until reset; faults come first)
+          GET /_standin/answers   the scripted answers still pending
         """
 
     var host = "127.0.0.1"

@@ -14,8 +14,9 @@ struct EmoCFGCommand: AsyncParsableCommand {
               emocfg ingest     read sources.yaml, probe every video, store clips and labels
               emocfg status     counts per source from the store
               emocfg annotate   instruction samples from labels and from models (caption, qa, rationale)
+              emocfg verify     three judges vote on every generated sample; rejected ones are rewritten
             """,
-        subcommands: [IngestCommand.self, StatusCommand.self, AnnotateCommand.self]
+        subcommands: [IngestCommand.self, StatusCommand.self, AnnotateCommand.self, VerifyCommand.self]
     )
 }
 

@@ -1,6 +1,7 @@
 import EmoCFG
 import Foundation
 import GRDB
+import TestSupport
 import XCTest
 
 /// `emocfg annotate` as a user runs it, against the stand-in: every stage, reruns, a planted key,

@@ -1,5 +1,6 @@
 import EmoCFG
 import Foundation
+import TestSupport
 import XCTest
 
 /// The LLM client against the stand-in over real HTTP on loopback.

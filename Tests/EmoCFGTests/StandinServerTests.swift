@@ -391,6 +391,181 @@ final class StandinServerTests: XCTestCase {
         XCTAssertTrue(r.text.contains("teapot"), r.text)
     }
 
+    // MARK: - Scripted answers
+
+    /// A verdict the generator would never give: generated booleans are always `true`.
+    static var failingVerdict: [String: Any] { ["pass": false, "wrong_aspects": ["emotion", "attribute"], "suggestion": "She frowns; say sad."] }
+
+    func test_a_scripted_answer_is_the_answer_text_of_either_provider_in_its_usual_reply_shape() async throws {
+        let api = try start()
+        try await api.scriptAnswers([["model": "judge-a", "content": Self.failingVerdict],
+                                     ["model": "judge-b", "content": ["pass": true, "wrong_aspects": [String](), "suggestion": NSNull()] as [String: Any]]])
+        let o = try await api.openAI(Self.openAIBody("Judge sample 1", model: "judge-a"))
+        XCTAssertEqual(o.status, 200, o.text)
+        XCTAssertEqual(try WireJSON.decode(Array(try o.content.utf8)), try WireJSON.from(Self.failingVerdict))
+        XCTAssertEqual(try o.json["model"]?.string, "judge-a")
+        XCTAssertEqual(try o.json["choices"]?[0]?["finish_reason"]?.string, "stop")
+        let usage = try XCTUnwrap(try o.json["usage"])
+        XCTAssertEqual(usage["completion_tokens"]?.number, Double((try o.content.utf8.count + 3) / 4))
+        XCTAssertEqual(usage["total_tokens"]?.number, (usage["prompt_tokens"]?.number ?? 0) + (usage["completion_tokens"]?.number ?? 0))
+
+        let g = try await api.gemini(model: "judge-b", Self.geminiBody("Judge sample 1"))
+        XCTAssertEqual(g.status, 200, g.text)
+        XCTAssertEqual(try g.geminiText, #"{"pass":true,"suggestion":null,"wrong_aspects":[]}"#, "compact JSON in the posted key order")
+        XCTAssertEqual(try g.json["candidates"]?[0]?["finishReason"]?.string, "STOP")
+        XCTAssertEqual(try g.json["usageMetadata"]?["candidatesTokenCount"]?.number, Double((try g.geminiText.utf8.count + 3) / 4))
+    }
+
+    func test_text_is_sent_verbatim_so_a_judge_can_answer_something_that_is_not_json() async throws {
+        let api = try start()
+        try await api.scriptAnswers(["model": "judge-a", "text": "Sure! {pass: yes}"])
+        let answer = try await api.openAI(Self.openAIBody("x", model: "judge-a")).content
+        XCTAssertEqual(answer, "Sure! {pass: yes}")
+    }
+
+    func test_times_counts_down_and_entries_for_a_model_are_served_in_posted_order() async throws {
+        let api = try start()
+        try await api.scriptAnswers(["answers": [["model": "judge-a", "content": ["n": 1], "times": 2],
+                                                 ["model": "judge-a", "content": ["n": 2]]]])
+        var answers: [String] = []
+        for _ in 0..<4 { answers.append(try await api.openAI(Self.openAIBody("x", model: "judge-a")).content) }
+        XCTAssertEqual(Array(answers.prefix(3)), [#"{"n":1}"#, #"{"n":1}"#, #"{"n":2}"#])
+        let generated = try WireJSON.decode(Array(answers[3].utf8))
+        XCTAssertEqual(generated.violations(of: try WireJSON.from(Self.captionSchema)), [], "then the generated answer again")
+        let listed = try await api.send("/_standin/answers", method: "GET").json
+        XCTAssertEqual(listed, .array([]))
+    }
+
+    func test_times_minus_one_answers_every_request_until_a_reset() async throws {
+        let api = try start()
+        try await api.scriptAnswers([["model": "judge-c", "content": Self.failingVerdict, "times": -1]])
+        for _ in 0..<5 {
+            let g = try await api.gemini(model: "judge-c", Self.geminiBody("x"))
+            XCTAssertEqual(try WireJSON.decode(Array(try g.geminiText.utf8)), try WireJSON.from(Self.failingVerdict))
+        }
+        let times = try await api.send("/_standin/answers", method: "GET").json[0]?["times"]?.number
+        XCTAssertEqual(times, -1)
+        let reset = try await api.send("/_standin/reset").status
+        XCTAssertEqual(reset, 200)
+        let pending = try await api.send("/_standin/answers", method: "GET").json
+        XCTAssertEqual(pending, .array([]))
+        let after = try WireJSON.decode(Array(try await api.gemini(model: "judge-c", Self.geminiBody("x")).geminiText.utf8))
+        XCTAssertEqual(after["pass"], .bool(true), "the generated verdict, not the scripted one")
+    }
+
+    func test_match_gives_each_sample_its_own_answer_whatever_order_the_requests_come_in() async throws {
+        let api = try start()
+        try await api.scriptAnswers([["model": "judge-a", "content": ["for": "s1"], "match": "sample s1"],
+                                     ["model": "judge-a", "content": ["for": "s2"], "match": "sample s2"]])
+        let unmatched = try await api.openAI(Self.openAIBody("Judge sample s3", model: "judge-a")).content
+        XCTAssertTrue(unmatched.contains("sample s3"), "no entry matches s3: the generated answer \(unmatched)")
+        let forS2 = try await api.openAI(Self.openAIBody("Judge sample s2", model: "judge-a")).content
+        XCTAssertEqual(forS2, #"{"for":"s2"}"#)
+        let forS1 = try await api.openAI(Self.openAIBody("Judge sample s1", model: "judge-a")).content
+        XCTAssertEqual(forS1, #"{"for":"s1"}"#)
+        let s = try await api.stats()
+        XCTAssertEqual(s["scripted_answers_served"]?.number, 2)
+        XCTAssertEqual(s["scripted_answers_pending"]?.number, 0)
+    }
+
+    func test_match_reads_the_system_text_too() async throws {
+        let api = try start()
+        // Gemini's system instruction is "You judge captions.": part of the request's text.
+        try await api.scriptAnswers([["model": "judge-b", "content": ["system": true], "match": "judge captions"]])
+        let answer = try await api.gemini(model: "judge-b", Self.geminiBody("x")).geminiText
+        XCTAssertEqual(answer, #"{"system":true}"#)
+    }
+
+    func test_an_answer_for_one_model_is_never_given_to_another() async throws {
+        let api = try start()
+        try await api.scriptAnswers([["model": "judge-a", "content": Self.failingVerdict]])
+        let b = try WireJSON.decode(Array(try await api.gemini(model: "judge-b", Self.geminiBody("x")).geminiText.utf8))
+        XCTAssertEqual(b["pass"], .bool(true))
+        let pendingModel = try await api.send("/_standin/answers", method: "GET").json[0]?["model"]?.string
+        XCTAssertEqual(pendingModel, "judge-a", "still pending")
+        let a = try WireJSON.decode(Array(try await api.gemini(model: "judge-a", Self.geminiBody("x")).geminiText.utf8))
+        XCTAssertEqual(a, try WireJSON.from(Self.failingVerdict))
+    }
+
+    func test_the_listing_shows_each_pending_answer_with_what_was_posted() async throws {
+        let api = try start()
+        let queued = try await api.send("/_standin/answers", body: [
+            ["model": "judge-a", "content": ["pass": false], "times": 3, "match": "s7"],
+            ["model": "judge-b", "text": "not json"],
+        ])
+        XCTAssertEqual(try queued.json, try WireJSON.from(["queued": 2, "pending": 2]))
+        let listed = try await api.send("/_standin/answers", method: "GET").json
+        XCTAssertEqual(listed, try WireJSON.from([
+            ["model": "judge-a", "content": ["pass": false], "times": 3, "match": "s7"],
+            ["model": "judge-b", "text": "not json", "times": 1],
+        ]))
+        _ = try await api.openAI(Self.openAIBody("Judge s7", model: "judge-a"))
+        let times = try await api.send("/_standin/answers", method: "GET").json[0]?["times"]?.number
+        XCTAssertEqual(times, 2)
+    }
+
+    func test_a_malformed_scripted_answer_is_refused_and_nothing_is_queued() async throws {
+        let api = try start()
+        let refused: [[[String: Any]]] = [
+            [["model": "judge-a"]],
+            [["model": "judge-a", "content": 1, "times": 0]],
+            [["model": "judge-a", "content": 1, "text": "x"]],
+            [["model": 7, "content": 1]],
+            [["model": "judge-a", "content": 1], ["model": "judge-b", "text": ["not", "a string"]]],
+        ]
+        for bad in refused {
+            let r = try await api.send("/_standin/answers", body: bad)
+            XCTAssertEqual(r.status, 400, r.text)
+            XCTAssertNotNil(try r.json["error"]?.string)
+        }
+        let pending = try await api.send("/_standin/answers", method: "GET").json
+        XCTAssertEqual(pending, .array([]))
+    }
+
+    func test_a_fault_comes_before_a_scripted_answer_and_does_not_consume_it() async throws {
+        let api = try start()
+        try await api.script([["fault": "503", "model": "judge-a"], ["fault": "empty", "model": "judge-a"]])
+        try await api.scriptAnswers([["model": "judge-a", "content": Self.failingVerdict]])
+        let faulted = try await api.openAI(Self.openAIBody("x", model: "judge-a")).status
+        XCTAssertEqual(faulted, 503)
+        let empty = try await api.openAI(Self.openAIBody("x", model: "judge-a")).content
+        XCTAssertEqual(empty, "", "the empty fault, not the answer")
+        let retried = try await api.openAI(Self.openAIBody("x", model: "judge-a"))
+        XCTAssertEqual(try WireJSON.decode(Array(try retried.content.utf8)), try WireJSON.from(Self.failingVerdict))
+        let s = try await api.stats()
+        XCTAssertEqual(s["scripted_answers_served"]?.number, 1)
+        XCTAssertEqual(s["faults_served"]?["503"]?.number, 1)
+    }
+
+    func test_a_rate_limited_request_does_not_consume_a_scripted_answer() async throws {
+        let api = try start(["--rpm", "1"])
+        _ = try await api.openAI(Self.openAIBody("x", model: "judge-a"))
+        try await api.scriptAnswers([["model": "judge-a", "content": ["pass": false]]])
+        let limited = try await api.openAI(Self.openAIBody("x", model: "judge-a")).status
+        XCTAssertEqual(limited, 429)
+        let times = try await api.send("/_standin/answers", method: "GET").json[0]?["times"]?.number
+        XCTAssertEqual(times, 1)
+        let served = try await api.stats()["scripted_answers_served"]?.number
+        XCTAssertEqual(served, 0)
+    }
+
+    func test_reset_clears_the_scripted_answers_and_their_count() async throws {
+        let api = try start()
+        try await api.scriptAnswers([["model": "judge-a", "content": ["n": 1]], ["model": "judge-a", "content": ["n": 2]]])
+        let first = try await api.openAI(Self.openAIBody("x", model: "judge-a")).content
+        XCTAssertEqual(first, #"{"n":1}"#)
+        var s = try await api.stats()
+        XCTAssertEqual(s["scripted_answers_served"]?.number, 1)
+        XCTAssertEqual(s["scripted_answers_pending"]?.number, 1)
+        let reset = try await api.send("/_standin/reset").status
+        XCTAssertEqual(reset, 200)
+        s = try await api.stats()
+        XCTAssertEqual(s["scripted_answers_served"]?.number, 0)
+        XCTAssertEqual(s["scripted_answers_pending"]?.number, 0)
+        let afterReset = try await api.openAI(Self.openAIBody("x", model: "judge-a")).content
+        XCTAssertNotEqual(afterReset, #"{"n":2}"#)
+    }
+
     // MARK: - Counters
 
     func test_stats_count_requests_by_path_model_status_and_fault_and_reset_clears_them() async throws {
@@ -534,6 +709,12 @@ struct StandinAPI: Sendable {
 
     func script(_ faults: [[String: Any]]) async throws {
         let r = try await send("/_standin/faults", body: faults)
+        XCTAssertEqual(r.status, 200, r.text)
+    }
+
+    /// Posts to `/_standin/answers`: a list of entries, `{"answers": [...]}` or one entry.
+    func scriptAnswers(_ answers: Any) async throws {
+        let r = try await send("/_standin/answers", body: answers)
         XCTAssertEqual(r.status, 200, r.text)
     }
 }

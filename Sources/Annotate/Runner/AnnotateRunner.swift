@@ -100,7 +100,7 @@ public struct AnnotateRunner: Sendable {
         if stage.needsFrames {
             guard let root else { return .failed("the clip's source is not in the store") }
             do {
-                images = try sampleFrames(item.clip, root: root, settings: settings).map { LLMImage(jpeg: $0.jpeg) }
+                images = try FrameSampler.sample(clip: item.clip, root: root, settings: settings).map { LLMImage(jpeg: $0.jpeg) }
             } catch {
                 try? store.recordFailure(stage: stage.name, item: item.id, clip: item.clip.uid, reason: "frames: \(error)")
                 return .failed("\(error)")
@@ -142,38 +142,5 @@ public struct AnnotateRunner: Sendable {
             return .failed("cannot store the samples: \(error)")
         }
         return .done(samples: samples.count)
-    }
-
-    func sampleFrames(_ clip: StoredClip, root: String, settings: FrameSettings) throws -> [SampledFrame] {
-        let path = root + "/" + clip.record.path
-        var options = FrameSamplingOptions(count: settings.count, pixelBudget: settings.pixelBudget, jpegQScale: settings.jpegQuality)
-        if settings.faceCrop, let face = clip.face { options.faceCrop = FaceCrop(box: face, margin: settings.margin) }
-        switch clip.record.kind {
-        case .frames:
-            return try FrameSampler.sample(frames: path, fps: clip.record.frameRate, options: options)
-        case .video, .window:
-            return try FrameSampler.sample(video: path, window: clip.record.window, options: options)
-        }
-    }
-}
-
-extension LLMRunCounts {
-    /// The counts of a part of a run: `self` minus an earlier snapshot.
-    public func minus(_ o: LLMRunCounts) -> LLMRunCounts {
-        var d = LLMRunCounts()
-        d.requests = requests - o.requests
-        d.answered = answered - o.answered
-        d.cacheHits = cacheHits - o.cacheHits
-        d.retries = retries - o.retries
-        d.failed = failed - o.failed
-        d.tokensIn = tokensIn - o.tokensIn
-        d.tokensOut = tokensOut - o.tokensOut
-        d.cost = cost - o.cost
-        d.wouldSend = wouldSend - o.wouldSend
-        d.estimatedTokensIn = estimatedTokensIn - o.estimatedTokensIn
-        d.estimatedTokensOut = estimatedTokensOut - o.estimatedTokensOut
-        d.estimatedCost = estimatedCost - o.estimatedCost
-        d.stoppedByBudget = stoppedByBudget - o.stoppedByBudget
-        return d
     }
 }

@@ -212,3 +212,48 @@ public struct ModelConfig: Sendable, Equatable {
         (Double(input) * pricePerMillionInput + Double(output) * pricePerMillionOutput) / 1_000_000
     }
 }
+
+/// The `critic:` section: the committee and its rules.
+///
+/// ```yaml
+/// critic:
+///   judges: [gpt-judge, gemini-judge, qwen-judge]   # three models, ideally on different providers
+///   quorum: 2          # passes needed to accept; also the fewest answers that decide anything
+///   max_rounds: 2      # votes a sample gets in all, counting the rewrites' votes
+///   rewriter: vision   # the model that rewrites rejected samples (default: the stage's own model)
+/// ```
+public struct CriticSettings: Sendable, Equatable {
+    public var judges: [ModelConfig]
+    public var quorum: Int
+    public var maxRounds: Int
+    public var rewriter: ModelConfig?
+}
+
+extension PipelineConfig {
+    public func criticSettings() throws -> CriticSettings {
+        guard let c = critic else {
+            throw ConfigError(file: file, line: nil, key: "critic",
+                              message: "is missing; add `critic: {judges: [a, b, c], quorum: 2, max_rounds: 2}` with models from 'models'")
+        }
+        _ = try c.requireMap(allowed: ["judges", "quorum", "max_rounds", "rewriter"])
+        let names = try c.stringList("judges") ?? []
+        guard !names.isEmpty else { throw c.error("lists no judges; name models from 'models'", key: "judges") }
+        let judges = try names.map { name -> ModelConfig in
+            guard let m = models[name] else {
+                throw c.error("'\(name)' is not one of the models: \(models.keys.sorted().joined(separator: ", "))", key: "judges", line: c.value["judges"]?.line)
+            }
+            return m
+        }
+        guard Set(names).count == names.count else { throw c.error("names a judge twice; each judge votes once", key: "judges") }
+        let quorum = try c.int("quorum", range: 1...judges.count) ?? min(2, judges.count)
+        let rounds = try c.int("max_rounds", range: 1...10) ?? 2
+        var rewriter: ModelConfig?
+        if let r = try c.string("rewriter") {
+            guard let m = models[r] else {
+                throw c.error("'\(r)' is not one of the models: \(models.keys.sorted().joined(separator: ", "))", key: "rewriter", line: c.value["rewriter"]?.line)
+            }
+            rewriter = m
+        }
+        return CriticSettings(judges: judges, quorum: quorum, maxRounds: rounds, rewriter: rewriter)
+    }
+}

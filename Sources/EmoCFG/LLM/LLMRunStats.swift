@@ -30,3 +30,24 @@ public actor LLMRunStats {
     public init() {}
     public func update(_ change: (inout LLMRunCounts) -> Void) { change(&counts) }
 }
+
+extension LLMRunCounts {
+    /// The counts of a part of a run: `self` minus an earlier snapshot.
+    public func minus(_ o: LLMRunCounts) -> LLMRunCounts {
+        var d = LLMRunCounts()
+        d.requests = requests - o.requests
+        d.answered = answered - o.answered
+        d.cacheHits = cacheHits - o.cacheHits
+        d.retries = retries - o.retries
+        d.failed = failed - o.failed
+        d.tokensIn = tokensIn - o.tokensIn
+        d.tokensOut = tokensOut - o.tokensOut
+        d.cost = cost - o.cost
+        d.wouldSend = wouldSend - o.wouldSend
+        d.estimatedTokensIn = estimatedTokensIn - o.estimatedTokensIn
+        d.estimatedTokensOut = estimatedTokensOut - o.estimatedTokensOut
+        d.estimatedCost = estimatedCost - o.estimatedCost
+        d.stoppedByBudget = stoppedByBudget - o.stoppedByBudget
+        return d
+    }
+}

@@ -235,3 +235,19 @@ public enum FrameSampler {
         return out
     }
 }
+
+extension FrameSampler {
+    /// The frames of a stored clip, whatever its media (video, window, frame folder), as the
+    /// pipeline's frame settings ask: what the caption stage and the judges see.
+    public static func sample(clip: StoredClip, root: String, settings: FrameSettings) throws(FrameSamplingError) -> [SampledFrame] {
+        let path = root + "/" + clip.record.path
+        var options = FrameSamplingOptions(count: settings.count, pixelBudget: settings.pixelBudget, jpegQScale: settings.jpegQuality)
+        if settings.faceCrop, let face = clip.face { options.faceCrop = FaceCrop(box: face, margin: settings.margin) }
+        switch clip.record.kind {
+        case .frames:
+            return try sample(frames: path, fps: clip.record.frameRate, options: options)
+        case .video, .window:
+            return try sample(video: path, window: clip.record.window, options: options)
+        }
+    }
+}

@@ -130,6 +130,23 @@ enum Migrations {
                 );
                 """)
         }
+        m.registerMigration("v4-verdicts") { db in
+            try db.execute(sql: """
+                CREATE TABLE verdicts (
+                    sample_uid TEXT NOT NULL REFERENCES samples(uid),
+                    round INTEGER NOT NULL,
+                    judge TEXT NOT NULL,                 -- model alias from pipeline.yaml critic.judges
+                    pass INTEGER NOT NULL,
+                    wrong_aspects TEXT NOT NULL,         -- JSON list
+                    suggestion TEXT NOT NULL,
+                    llm_call TEXT,
+                    created_at TEXT NOT NULL,
+                    PRIMARY KEY (sample_uid, judge)
+                );
+                ALTER TABLE samples ADD COLUMN decided_at TEXT;
+                ALTER TABLE samples ADD COLUMN reasons TEXT;   -- why it was rejected or rewritten
+                """)
+        }
         return m
     }
 }

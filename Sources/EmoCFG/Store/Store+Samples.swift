@@ -98,3 +98,82 @@ extension Store {
         }
     }
 }
+
+/// One judge's vote on one sample.
+public struct Verdict: Sendable, Equatable {
+    public var sampleUID: String
+    public var round: Int
+    public var judge: String
+    public var pass: Bool
+    public var wrongAspects: [String]
+    public var suggestion: String
+    public var llmCall: String?
+    public init(sampleUID: String, round: Int, judge: String, pass: Bool, wrongAspects: [String], suggestion: String, llmCall: String?) {
+        self.sampleUID = sampleUID
+        self.round = round
+        self.judge = judge
+        self.pass = pass
+        self.wrongAspects = wrongAspects
+        self.suggestion = suggestion
+        self.llmCall = llmCall
+    }
+}
+
+extension Store {
+    /// Stores a judge's verdict the moment it arrives.
+    public func saveVerdict(_ v: Verdict) throws {
+        try write { db in
+            try db.execute(sql: """
+                INSERT OR REPLACE INTO verdicts (sample_uid, round, judge, pass, wrong_aspects, suggestion, llm_call, created_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [v.sampleUID, v.round, v.judge, v.pass, JSONValue.array(v.wrongAspects.map { .string($0) }).canonical,
+                                 v.suggestion, v.llmCall, Store.timestamp()])
+        }
+    }
+
+    /// Verdicts, of one sample or of all, ordered by sample and judge.
+    public func verdicts(sample: String? = nil) throws -> [Verdict] {
+        try read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM verdicts" + (sample == nil ? "" : " WHERE sample_uid = ?") + " ORDER BY sample_uid, judge",
+                             arguments: sample.map { [$0] } ?? []).map { r in
+                Verdict(sampleUID: r["sample_uid"], round: r["round"], judge: r["judge"], pass: r["pass"],
+                        wrongAspects: ((try? JSONValue.parse(r["wrong_aspects"] as String))?.arrayValue ?? []).compactMap(\.stringValue),
+                        suggestion: r["suggestion"], llmCall: r["llm_call"])
+            }
+        }
+    }
+
+    /// Records the committee's decision on a sample (accepted or rejected, with reasons), and, for a
+    /// rewrite, stores the rewritten sample in the same transaction: a stop never leaves a rejected
+    /// parent without its child.
+    public func decide(sample uid: String, status: SampleStatus, reasons: String?, rewrite: NewSample? = nil) throws {
+        let now = Store.timestamp()
+        try write { db in
+            try db.execute(sql: "UPDATE samples SET status = ?, reasons = ?, decided_at = ? WHERE uid = ?",
+                           arguments: [status.rawValue, reasons, now, uid])
+            if let c = rewrite {
+                try db.execute(sql: """
+                    INSERT OR IGNORE INTO samples (uid, clip_uid, stage, task, form, content, prompt_id, prompt_hash, model, llm_call,
+                                                   parent_uid, round, status, created_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """, arguments: [c.uid, c.clipUID, c.stage, c.task.rawValue, c.form.rawValue, c.content.canonical, c.promptID,
+                                     c.promptHash, c.model, c.llmCall, c.parentUID, c.round, c.status.rawValue, now])
+            }
+        }
+    }
+
+    /// Samples that have not been decided yet (no decision recorded), optionally with instruct ones.
+    public func undecidedSamples(includeInstruct: Bool) throws -> [NewSample] {
+        try read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT * FROM samples WHERE decided_at IS NULL AND (status = 'pending' OR (? AND stage = 'instruct'))
+                ORDER BY uid
+                """, arguments: [includeInstruct]).map(Store.decodeSample)
+        }
+    }
+
+    /// Why a sample was rejected or rewritten.
+    public func decisionReasons(sample uid: String) throws -> String? {
+        try read { db in try String.fetchOne(db, sql: "SELECT reasons FROM samples WHERE uid = ?", arguments: [uid]) }
+    }
+}

@@ -1,4 +1,3 @@
-import EmoCFG
 import Foundation
 
 /// A prompt file: its system and user templates, and its SHA-256 (part of every cache key).
@@ -56,6 +55,22 @@ public struct PromptLibrary: Sendable {
 
     /// The answer schema `name`, without the keys that only document it (`$schema`, `title`), which
     /// some servers reject inside `response_format`.
+    /// The `## <name>` sections of a prompt file's user part, by name (the critic's rubrics).
+    public func sections(_ stage: String, _ name: String) throws -> [String: String] {
+        let p = try prompt(stage, name)
+        var out: [String: String] = [:]
+        var current: String?
+        for line in p.user.components(separatedBy: "\n") {
+            if line.hasPrefix("## ") {
+                current = String(line.dropFirst(3)).trimmingCharacters(in: .whitespaces)
+                out[current!] = ""
+            } else if let c = current {
+                out[c, default: ""] += (out[c]!.isEmpty ? "" : "\n") + line
+            }
+        }
+        return out.mapValues { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
+    }
+
     public func schema(_ name: String) throws -> JSONValue {
         let url = schemas.appendingPathComponent(name + ".schema.json")
         guard let data = try? Data(contentsOf: url) else { throw PromptError(file: url.path, message: "cannot read the schema") }

@@ -6,7 +6,7 @@ import FoundationNetworking
 #endif
 
 /// Executables built next to the tests (`swift test` builds every product).
-func builtExecutable(_ name: String) throws -> URL {
+public func builtExecutable(_ name: String) throws -> URL {
     let dirs = [Bundle.main.executableURL?.deletingLastPathComponent(),
                 Bundle(for: Standin.self).bundleURL.deletingLastPathComponent()].compactMap { $0 }
     for d in dirs where FileManager.default.isExecutableFile(atPath: d.appendingPathComponent(name).path) {
@@ -16,12 +16,12 @@ func builtExecutable(_ name: String) throws -> URL {
 }
 
 /// The provider stand-in, started on a free loopback port for one test and stopped after it.
-final class Standin: @unchecked Sendable {
+public final class Standin: @unchecked Sendable {
     let process = Process()
-    let port: Int
-    var baseURL: String { "http://127.0.0.1:\(port)" }
+    public let port: Int
+    public var baseURL: String { "http://127.0.0.1:\(port)" }
 
-    init(arguments: [String] = []) throws {
+    public init(arguments: [String] = []) throws {
         let portFile = FileManager.default.temporaryDirectory.appendingPathComponent("standin-\(UUID().uuidString).port")
         process.executableURL = try builtExecutable("emocfg-standin")
         process.arguments = ["--port", "0", "--port-file", portFile.path] + arguments
@@ -45,16 +45,19 @@ final class Standin: @unchecked Sendable {
 
     deinit { stop() }
 
-    func stop() {
+    public func stop() {
         if process.isRunning {
             process.terminate()
             process.waitUntilExit()
         }
     }
 
+    /// Scripts the next answers of a model (`POST /_standin/answers`).
+    public func answers(_ json: String) throws { try control("POST", "/_standin/answers", json) }
+
     /// POST or GET a control endpoint synchronously.
     @discardableResult
-    func control(_ method: String, _ path: String, _ body: String? = nil) throws -> JSONValue {
+    public func control(_ method: String, _ path: String, _ body: String? = nil) throws -> JSONValue {
         var req = URLRequest(url: URL(string: baseURL + path)!)
         req.httpMethod = method
         if let body { req.httpBody = Data(body.utf8) }
@@ -68,27 +71,27 @@ final class Standin: @unchecked Sendable {
         return try JSONValue.parse(result ?? Data())
     }
 
-    func faults(_ json: String) throws { try control("POST", "/_standin/faults", json) }
+    public func faults(_ json: String) throws { try control("POST", "/_standin/faults", json) }
 
     /// Provider requests the stand-in has answered or refused so far.
-    func requests() throws -> Int { Int(try control("GET", "/_standin/stats")["requests"]?.numberValue ?? -1) }
+    public func requests() throws -> Int { Int(try control("GET", "/_standin/stats")["requests"]?.numberValue ?? -1) }
 }
 
-func model(_ provider: ModelConfig.Provider, _ standin: Standin, keyEnv: String? = "EMOCFG_TEST_KEY") -> ModelConfig {
+public func model(_ provider: ModelConfig.Provider, _ standin: Standin, keyEnv: String? = "EMOCFG_TEST_KEY") -> ModelConfig {
     ModelConfig(alias: provider == .openai ? "vision" : "text", provider: provider,
                 baseURL: provider == .openai ? standin.baseURL + "/v1" : standin.baseURL,
                 model: provider == .openai ? "standin-vision" : "standin-text", keyEnv: keyEnv, maxConcurrency: 4,
                 pricePerMillionInput: 1, pricePerMillionOutput: 2, maxAttempts: 4, timeoutSeconds: 5)
 }
 
-func temporaryStorePath() throws -> String {
+public func temporaryStorePath() throws -> String {
     let dir = FileManager.default.temporaryDirectory.appendingPathComponent("emocfg-annotate-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
     return dir.appendingPathComponent("emocfg.sqlite").path
 }
 
 /// Runs async work from a synchronous test.
-func blocking<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) throws -> T {
+public func blocking<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) throws -> T {
     nonisolated(unsafe) var result: Result<T, Error>!
     let done = DispatchSemaphore(value: 0)
     Task {

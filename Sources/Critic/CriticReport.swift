@@ -1,0 +1,94 @@
+import EmoCFG
+import Foundation
+
+/// What the committee decided, for `emocfg verify --report`: outcomes per source and task, each
+/// judge's pass rate, the committee's agreement (Fleiss' kappa) per task, and what judges found
+/// wrong most often.
+public struct CriticReport: Encodable, Sendable {
+    public struct Outcomes: Encodable, Sendable, Equatable {
+        public var source: String
+        public var task: String
+        /// Original samples (round 0) that were voted on or await a vote.
+        public var samples = 0
+        public var accepted = 0
+        /// Originals that were rewritten at least once (whatever became of the rewrite).
+        public var rewritten = 0
+        public var rejected = 0
+        public var pending = 0
+    }
+
+    public struct JudgeStats: Encodable, Sendable, Equatable {
+        public var verdicts = 0
+        public var passes = 0
+        public var passRate: Double { verdicts == 0 ? 0 : Double(passes) / Double(verdicts) }
+        enum CodingKeys: String, CodingKey { case verdicts, passes, passRate = "pass_rate" }
+        public func encode(to encoder: Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(verdicts, forKey: .verdicts)
+            try c.encode(passes, forKey: .passes)
+            try c.encode(passRate, forKey: .passRate)
+        }
+    }
+
+    public struct Aspect: Encodable, Sendable, Equatable {
+        public var aspect: String
+        public var count: Int
+    }
+
+    public var outcomes: [Outcomes]
+    public var judges: [String: JudgeStats]
+    /// Fleiss' kappa per task over the samples every judge voted on; nil where undefined.
+    public var kappa: [String: Double?]
+    public var wrongAspects: [Aspect]
+
+    enum CodingKeys: String, CodingKey {
+        case outcomes, judges, kappa
+        case wrongAspects = "wrong_aspects"
+    }
+
+    public static func make(store: Store, judges: [String]) throws -> CriticReport {
+        let samples = try store.samples()
+        let verdicts = try store.verdicts()
+        let voted = Set(verdicts.map(\.sampleUID))
+        let clips = Dictionary(try store.clips().map { ($0.uid, $0.source) }, uniquingKeysWith: { a, _ in a })
+        let children = Dictionary(grouping: samples.filter { $0.parentUID != nil && $0.round > 0 }, by: { $0.parentUID! })
+        let byUID = Dictionary(samples.map { ($0.uid, $0) }, uniquingKeysWith: { a, _ in a })
+
+        var groups: [String: Outcomes] = [:]
+        for s in samples where s.round == 0 && (s.stage != "instruct" || voted.contains(s.uid)) {
+            let source = clips[s.clipUID] ?? "?"
+            var g = groups["\(source)|\(s.task.rawValue)"] ?? Outcomes(source: source, task: s.task.rawValue)
+            g.samples += 1
+            var last = s
+            if children[s.uid] != nil { g.rewritten += 1 }
+            while let child = children[last.uid]?.first { last = byUID[child.uid] ?? child }
+            switch last.status {
+            case .accepted: g.accepted += 1
+            case .rejected: g.rejected += 1
+            case .pending: g.pending += 1
+            }
+            groups["\(source)|\(s.task.rawValue)"] = g
+        }
+
+        var judgeStats: [String: JudgeStats] = Dictionary(judges.map { ($0, JudgeStats()) }, uniquingKeysWith: { a, _ in a })
+        var aspects: [String: Int] = [:]
+        for v in verdicts {
+            judgeStats[v.judge, default: JudgeStats()].verdicts += 1
+            if v.pass { judgeStats[v.judge, default: JudgeStats()].passes += 1 } else {
+                for a in v.wrongAspects where !a.isEmpty { aspects[a.lowercased(), default: 0] += 1 }
+            }
+        }
+
+        var tables: [String: [[Int]]] = [:]
+        for (uid, vs) in Dictionary(grouping: verdicts, by: \.sampleUID) where Set(vs.map(\.judge)).isSuperset(of: judges) {
+            guard let task = byUID[uid]?.task.rawValue else { continue }
+            let passes = vs.filter(\.pass).count
+            tables[task, default: []].append([passes, vs.count - passes])
+        }
+        return CriticReport(
+            outcomes: groups.values.sorted { ($0.source, $0.task) < ($1.source, $1.task) }, judges: judgeStats,
+            kappa: tables.mapValues { FleissKappa.kappa($0) },
+            wrongAspects: aspects.map { Aspect(aspect: $0.key, count: $0.value) }.sorted { ($1.count, $0.aspect) < ($0.count, $1.aspect) }
+                .prefix(10).map { $0 })
+    }
+}

@@ -1,0 +1,241 @@
+import EmoCFG
+import Foundation
+import Logging
+
+/// What one `emocfg verify` run did.
+public struct VerifySummary: Codable, Sendable, Equatable {
+    /// Samples that needed a decision at the start.
+    public var itemsIn = 0
+    public var accepted = 0
+    /// Samples rewritten after a failed vote (their rewrites are voted on in the same run).
+    public var rewritten = 0
+    public var rejected = 0
+    /// Samples still without a decision (too few judges answered, or a rewrite could not be made).
+    public var pending = 0
+    /// Judge calls that failed after their retries: those judges abstained.
+    public var abstentions = 0
+    public var llm = LLMRunCounts()
+    public var seconds = 0.0
+    public var note: String?
+    public init() {}
+}
+
+/// Progress of a verify run, for the command line to draw.
+public enum VerifyEvent: Sendable {
+    case started(items: Int)
+    case progress(done: Int, total: Int, llm: LLMRunCounts, elapsed: Double)
+}
+
+/// The three-judge committee over the store: every undecided sample is judged by each judge that has
+/// not voted on it yet, decided by `CommitteeVote`, and, when it fails, rewritten by the generator
+/// with the judges' wrong aspects and suggestions and voted on again, up to `max_rounds`. Verdicts
+/// are committed as they arrive and decisions in one transaction each, so a stop at any moment
+/// loses nothing and a rerun asks no judge twice and decides no sample twice.
+public struct CriticRunner: Sendable {
+    public struct Options: Sendable {
+        public var tasks: [String]?
+        public var sources: [String]?
+        public var limit: Int?
+        /// Vote on label-derived `instruct` samples too (they are accepted without a vote otherwise).
+        public var includeInstruct = false
+        public init() {}
+    }
+
+    public var store: Store
+    public var pipeline: PipelineConfig
+    public var settings: CriticSettings
+    public var client: LLMClient
+    let judgePrompt: PromptTemplate
+    let rewritePrompt: PromptTemplate
+    let rubrics: [String: String]
+    let verdictSchema: JSONValue
+    let rewriteSchema: JSONValue
+    var logger = Logger(label: "emocfg.critic")
+
+    public init(store: Store, pipeline: PipelineConfig, client: LLMClient, library: PromptLibrary) throws {
+        self.store = store
+        self.pipeline = pipeline
+        self.client = client
+        settings = try pipeline.criticSettings()
+        judgePrompt = try library.prompt("critic", "judge")
+        rewritePrompt = try library.prompt("critic", "rewrite")
+        rubrics = try library.sections("critic", "rubrics")
+        verdictSchema = try library.schema("critic-verdict")
+        rewriteSchema = try library.schema("rewrite")
+    }
+
+    enum Outcome: Sendable {
+        case accepted(rewrites: Int)
+        case rejected(rewrites: Int)
+        case pending(rewrites: Int, abstained: Int)
+        case budget
+        case fatal(String)
+    }
+
+    public func run(_ options: Options = Options(), progress: @escaping @Sendable (VerifyEvent) -> Void = { _ in }) async throws -> VerifySummary {
+        let started = Date()
+        let clips = Dictionary(try store.clips().map { ($0.uid, $0) }, uniquingKeysWith: { a, _ in a })
+        let roots = Dictionary(try store.sources().map { ($0.name, $0.root) }, uniquingKeysWith: { a, _ in a })
+        var items = try store.undecidedSamples(includeInstruct: options.includeInstruct).filter { s in
+            (options.tasks == nil || options.tasks!.contains(s.task.rawValue) || options.tasks!.contains(s.stage))
+                && (options.sources == nil || clips[s.clipUID].map { options.sources!.contains($0.source) } == true)
+        }
+        if let limit = options.limit { items = Array(items.prefix(limit)) }
+        var summary = VerifySummary()
+        summary.itemsIn = items.count
+        progress(.started(items: items.count))
+        let before = await client.stats.counts
+        var stop: String?
+        var fatal: String?
+        await withTaskGroup(of: Outcome.self) { group in
+            var next = 0, done = 0
+            let width = min(items.count, max(1, (settings.judges.map(\.maxConcurrency).min() ?? 1) * 2))
+            func submit() {
+                let sample = items[next]
+                next += 1
+                group.addTask { await self.process(sample, clip: clips[sample.clipUID], root: clips[sample.clipUID].flatMap { roots[$0.source] }) }
+            }
+            while next < width { submit() }
+            while let outcome = await group.next() {
+                done += 1
+                switch outcome {
+                case .accepted(let r): summary.accepted += 1; summary.rewritten += r
+                case .rejected(let r): summary.rejected += 1; summary.rewritten += r
+                case .pending(let r, let a): summary.pending += 1; summary.rewritten += r; summary.abstentions += a
+                case .budget: summary.pending += 1; stop = stop ?? "stopped before exceeding the budget"
+                case .fatal(let m): fatal = fatal ?? m
+                }
+                progress(.progress(done: done, total: items.count, llm: await client.stats.counts, elapsed: Date().timeIntervalSince(started)))
+                if stop == nil && fatal == nil && next < items.count { submit() }
+            }
+            summary.pending += items.count - next
+        }
+        if let fatal { throw CriticError(message: fatal) }
+        summary.llm = (await client.stats.counts).minus(before)
+        summary.seconds = Date().timeIntervalSince(started)
+        if let stop {
+            summary.note = String(format: "%@ ($%.4f of $%.4f); rerun with a larger --max-cost to go on", stop,
+                                  await client.budget.spent, client.options.maxCost ?? 0)
+        } else if client.options.dryRun {
+            summary.note = String(format: "dry run: %d judge requests would be sent, at most $%.4f (rewrites not counted)",
+                                  summary.llm.wouldSend, summary.llm.estimatedCost)
+        }
+        return summary
+    }
+
+    /// Votes on one sample, and on its rewrites, until a decision or a pending state.
+    func process(_ sample: NewSample, clip: StoredClip?, root: String?) async -> Outcome {
+        guard let clip, let root else { return .fatal("sample \(sample.uid) names clip \(sample.clipUID), which the store does not hold") }
+        let frames: [LLMImage]
+        do {
+            frames = try FrameSampler.sample(clip: clip, root: root, settings: pipeline.frames).map { LLMImage(jpeg: $0.jpeg) }
+        } catch {
+            try? store.recordFailure(stage: "verify", item: sample.uid, clip: clip.uid, reason: "frames: \(error)")
+            return .pending(rewrites: 0, abstained: 0)
+        }
+        let vote = CommitteeVote(judges: settings.judges.count, quorum: settings.quorum)
+        var current = sample
+        var rewrites = 0
+        while true {
+            var abstained = 0
+            let asked = Set((try? store.verdicts(sample: current.uid).map(\.judge)) ?? [])
+            for judge in settings.judges where !asked.contains(judge.alias) {
+                do {
+                    let answer = try await client.send(judgeRequest(current, judge: judge, frames: frames), model: judge)
+                    let json = answer.json ?? .null
+                    try? store.saveVerdict(Verdict(
+                        sampleUID: current.uid, round: current.round, judge: judge.alias, pass: json["pass"]?.boolValue ?? false,
+                        wrongAspects: (json["wrong_aspects"]?.arrayValue ?? []).compactMap(\.stringValue),
+                        suggestion: json["suggestion"]?.stringValue ?? "", llmCall: answer.key))
+                } catch {
+                    switch error {
+                    case .budgetExceeded: return .budget
+                    case .missingKey: return .fatal("\(error)")
+                    case .dryRun: continue
+                    case .failed:
+                        abstained += 1
+                        logger.warning("judge \(judge.alias) abstains on \(current.uid): \(error)")
+                    }
+                }
+            }
+            let verdicts = (try? store.verdicts(sample: current.uid)) ?? []
+            switch vote.decide(verdicts.map(\.pass)) {
+            case .pending:
+                return .pending(rewrites: rewrites, abstained: abstained)
+            case .accept:
+                try? store.decide(sample: current.uid, status: .accepted, reasons: nil)
+                return .accepted(rewrites: rewrites)
+            case .fail:
+                let reasons = verdicts.filter { !$0.pass }
+                    .map { "\($0.judge): \($0.wrongAspects.joined(separator: ", ")); \($0.suggestion)" }.joined(separator: " | ")
+                guard current.round + 1 < settings.maxRounds else {
+                    try? store.decide(sample: current.uid, status: .rejected, reasons: reasons)
+                    return .rejected(rewrites: rewrites)
+                }
+                let rewriter = settings.rewriter ?? (try? pipeline.model(forStage: current.stage)) ?? settings.judges[0]
+                let answer: LLMAnswer
+                do {
+                    answer = try await client.send(rewriteRequest(current, feedback: reasons, frames: frames), model: rewriter)
+                } catch {
+                    switch error {
+                    case .budgetExceeded: return .budget
+                    case .missingKey: return .fatal("\(error)")
+                    case .dryRun, .failed:
+                        try? store.recordFailure(stage: "verify", item: current.uid, clip: clip.uid, reason: "rewrite: \(error)")
+                        return .pending(rewrites: rewrites, abstained: abstained)
+                    }
+                }
+                let root = current.uid.components(separatedBy: "#r")[0]
+                var content = current.content.objectValue ?? [:]
+                content["question"] = answer.json?["question"] ?? content["question"] ?? ""
+                content["answer"] = answer.json?["answer"] ?? ""
+                content["rewritten_from"] = .string(current.uid)
+                let child = NewSample(
+                    uid: "\(root)#r\(current.round + 1)", clipUID: current.clipUID, stage: current.stage, task: current.task,
+                    form: current.form, content: .object(content), promptID: rewritePrompt.id, promptHash: rewritePrompt.hash,
+                    model: rewriter.alias, llmCall: answer.key, parentUID: current.uid, round: current.round + 1, status: .pending)
+                do {
+                    try store.decide(sample: current.uid, status: .rejected, reasons: "rewritten: " + reasons, rewrite: child)
+                } catch {
+                    return .pending(rewrites: rewrites, abstained: abstained)
+                }
+                rewrites += 1
+                current = child
+            }
+        }
+    }
+
+    func judgeRequest(_ s: NewSample, judge: ModelConfig, frames: [LLMImage]) -> LLMRequest {
+        let rubric = rubrics[s.task.rawValue] ?? rubrics["caption"] ?? ""
+        let text = judgePrompt.render([
+            "frame_count": "\(frames.count)", "task": s.task.rawValue, "rubric": rubric,
+            "question": Self.question(s), "answer": s.content["answer"]?.stringValue ?? "",
+        ])
+        return LLMRequest(stage: "verify", messages: [.system(judgePrompt.system), .user(frames.map { .image($0) } + [.text(text)])],
+                          schema: verdictSchema, schemaName: "critic_verdict", promptID: judgePrompt.id, promptHash: judgePrompt.hash)
+    }
+
+    func rewriteRequest(_ s: NewSample, feedback: String, frames: [LLMImage]) -> LLMRequest {
+        let text = rewritePrompt.render([
+            "frame_count": "\(frames.count)", "question": Self.question(s), "answer": s.content["answer"]?.stringValue ?? "",
+            "feedback": feedback,
+        ])
+        return LLMRequest(stage: "rewrite", messages: [.system(rewritePrompt.system), .user(frames.map { .image($0) } + [.text(text)])],
+                          schema: rewriteSchema, schemaName: "rewrite", promptID: rewritePrompt.id, promptHash: rewritePrompt.hash)
+    }
+
+    /// The question as the model saw it, with a multiple-choice sample's options.
+    static func question(_ s: NewSample) -> String {
+        var q = s.content["question"]?.stringValue ?? ""
+        if let options = s.content["options"]?.arrayValue?.compactMap(\.stringValue), !options.isEmpty, !q.contains(options[0]) {
+            q += "\n" + options.joined(separator: "\n")
+        }
+        return q
+    }
+}
+
+/// A stop that makes every further judge call pointless (no key, a sample without its clip).
+public struct CriticError: Error, CustomStringConvertible, Sendable {
+    public var message: String
+    public var description: String { message }
+}

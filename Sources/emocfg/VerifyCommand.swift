@@ -1,0 +1,122 @@
+import ArgumentParser
+import Critic
+import EmoCFG
+import Foundation
+
+struct VerifyCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "verify",
+        abstract: "Have the three judges of pipeline.yaml vote on every generated sample; rewrite the rejected ones and vote again.",
+        discussion: """
+            A sample is accepted when `quorum` judges pass it (default 2 of 3). A judge that still fails after its
+            retries abstains; a sample with too few answers stays pending (an outage never rejects data) and the
+            next run asks again. A failed sample is rewritten by the generator with the judges' wrong aspects and
+            suggestions, as a new sample linked to its parent, and voted on again, up to `max_rounds`; then it is
+            rejected with the reasons kept. Label-derived instruct samples are accepted without a vote unless
+            --include-instruct. Every verdict is stored; a rerun asks no judge twice.
+            """
+    )
+
+    @Option(name: .long, parsing: .upToNextOption, help: ArgumentHelp("Only samples of these tasks or stages (emotion, qa, caption, …).", valueName: "task"))
+    var task: [String] = []
+
+    @Option(name: .long, parsing: .upToNextOption, help: ArgumentHelp("Only samples of clips of these sources.", valueName: "name"))
+    var source: [String] = []
+
+    @Option(name: .long, help: ArgumentHelp("At most this many samples.", valueName: "n"))
+    var limit: Int?
+
+    @Flag(name: .long, help: "Count the judge requests and their estimated cost; send nothing.")
+    var dryRun = false
+
+    @Option(name: .long, help: ArgumentHelp("Stop before the run's model calls would cost more than this (US dollars).", valueName: "usd"))
+    var maxCost: Double?
+
+    @Flag(name: .long, help: "Vote on label-derived instruct samples too.")
+    var includeInstruct = false
+
+    @Flag(name: .long, help: "Print the report (acceptance per source and task, pass rate per judge, Fleiss' kappa, wrong aspects) and send nothing.")
+    var report = false
+
+    @Flag(name: .long, help: "Print the summary or the report as JSON on standard output.")
+    var json = false
+
+    @Option(name: .long, help: ArgumentHelp("The pipeline file (models, critic).", valueName: "file"))
+    var pipeline: String = "pipeline.yaml"
+
+    @Option(name: .long, help: ArgumentHelp("The folder holding prompts/ and schemas/.", valueName: "dir"))
+    var project: String = "."
+
+    @OptionGroup var storeOptions: StoreOptions
+
+    func run() async throws {
+        let store: Store
+        let config: PipelineConfig
+        let settings: CriticSettings
+        do {
+            store = try storeOptions.openStore()
+            config = try PipelineConfig.load(URL(fileURLWithPath: pipeline))
+            settings = try config.criticSettings()
+        } catch {
+            throw fail(error)
+        }
+        if report {
+            let r = try CriticReport.make(store: store, judges: settings.judges.map(\.alias))
+            json ? printJSON(r) : print(Self.render(r))
+            return
+        }
+        let root = URL(fileURLWithPath: project)
+        let library = PromptLibrary(prompts: root.appendingPathComponent("prompts"), schemas: root.appendingPathComponent("schemas"))
+        var options = LLMClient.Options()
+        options.dryRun = dryRun
+        options.maxCost = maxCost
+        let client = LLMClient(store: store, models: Array(config.models.values), environment: ProcessInfo.processInfo.environment, options: options)
+        var runOptions = CriticRunner.Options()
+        runOptions.tasks = task.isEmpty ? nil : task
+        runOptions.sources = source.isEmpty ? nil : source
+        runOptions.limit = limit
+        runOptions.includeInstruct = includeInstruct
+        let display = ProgressDisplay()
+        let summary: VerifySummary
+        do {
+            let runner = try CriticRunner(store: store, pipeline: config, client: client, library: library)
+            summary = try await runner.run(runOptions) { event in
+                switch event {
+                case .started(let items):
+                    display.message("verify: \(items) samples to decide (judges: \(settings.judges.map(\.alias).joined(separator: ", ")), quorum \(settings.quorum))")
+                case .progress(let done, let total, let llm, let elapsed):
+                    let rate = elapsed > 0 ? Double(llm.requests) / elapsed : 0
+                    let eta = done > 0 ? elapsed / Double(done) * Double(total - done) : 0
+                    display.update(label: String(format: "verify %.1f req/s · %d tokens · $%.4f · ETA %@", rate,
+                                                 llm.tokensIn + llm.tokensOut, llm.cost, AnnotateCommand.clock(eta)), done: done, total: total)
+                }
+            }
+        } catch {
+            display.finishLine()
+            throw fail(error)
+        }
+        display.finishLine()
+        if json { printJSON(summary); return }
+        var line = String(format: "verify: in %d, accepted %d, rewritten %d, rejected %d, pending %d, abstentions %d, requests %d (cached %d, retries %d), tokens %d, cost $%.4f, %.1f s",
+                          summary.itemsIn, summary.accepted, summary.rewritten, summary.rejected, summary.pending, summary.abstentions,
+                          summary.llm.requests, summary.llm.cacheHits, summary.llm.retries, summary.llm.tokensIn + summary.llm.tokensOut,
+                          summary.llm.cost, summary.seconds)
+        if let note = summary.note { line += "\n  \(note)" }
+        print(line)
+    }
+
+    static func render(_ r: CriticReport) -> String {
+        var t = TextTable(header: ["source", "task", "samples", "accepted", "rewritten", "rejected", "pending"])
+        for o in r.outcomes {
+            t.rows.append([o.source, o.task, "\(o.samples)", "\(o.accepted)", "\(o.rewritten)", "\(o.rejected)", "\(o.pending)"])
+        }
+        var j = TextTable(header: ["judge", "verdicts", "passes", "pass rate"])
+        for (name, s) in r.judges.sorted(by: { $0.key < $1.key }) {
+            j.rows.append([name, "\(s.verdicts)", "\(s.passes)", String(format: "%.2f", s.passRate)])
+        }
+        var k = TextTable(header: ["task", "Fleiss' kappa"])
+        for (task, v) in r.kappa.sorted(by: { $0.key < $1.key }) { k.rows.append([task, v.map { String(format: "%.3f", $0) } ?? "-"]) }
+        let aspects = r.wrongAspects.map { "\($0.aspect) (\($0.count))" }.joined(separator: ", ")
+        return [t.render(), j.render(), k.render(), "most frequent wrong aspects: " + (aspects.isEmpty ? "none" : aspects)].joined(separator: "\n\n")
+    }
+}
