@@ -88,6 +88,10 @@ let package = Package(
             dependencies: ["EmoCFG", "Annotate", "Ingest", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")]
         ),
         .testTarget(
+            name: "ExportTests",
+            dependencies: ["EmoCFG", "Export", "Annotate", "Ingest", "TestSupport"]
+        ),
+        .testTarget(
             name: "CriticTests",
             dependencies: ["EmoCFG", "Critic", "Annotate", "Ingest", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")]
         ),

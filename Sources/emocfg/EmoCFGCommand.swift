@@ -15,8 +15,9 @@ struct EmoCFGCommand: AsyncParsableCommand {
               emocfg status     counts per source from the store
               emocfg annotate   instruction samples from labels and from models (caption, qa, rationale)
               emocfg verify     three judges vote on every generated sample; rejected ones are rewritten
+              emocfg export     the jsons/ tree of accepted samples (full shards; sampled sets and receipts to come)
             """,
-        subcommands: [IngestCommand.self, StatusCommand.self, AnnotateCommand.self, VerifyCommand.self]
+        subcommands: [IngestCommand.self, StatusCommand.self, AnnotateCommand.self, VerifyCommand.self, ExportCommand.self]
     )
 }
 

@@ -147,6 +147,17 @@ enum Migrations {
                 ALTER TABLE samples ADD COLUMN reasons TEXT;   -- why it was rejected or rewritten
                 """)
         }
+        m.registerMigration("v5-clip-splits") { db in
+            // A clip's side, fixed the first time it is exported and never moved afterwards.
+            try db.execute(sql: """
+                CREATE TABLE clip_splits (
+                    clip_uid TEXT PRIMARY KEY REFERENCES clips(uid),
+                    side TEXT NOT NULL,                  -- train | test
+                    reason TEXT NOT NULL,                -- native:<split> | group:<identity>
+                    decided_at TEXT NOT NULL
+                );
+                """)
+        }
         return m
     }
 }

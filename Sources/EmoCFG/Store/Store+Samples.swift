@@ -177,3 +177,28 @@ extension Store {
         try read { db in try String.fetchOne(db, sql: "SELECT reasons FROM samples WHERE uid = ?", arguments: [uid]) }
     }
 }
+
+extension Store {
+    /// Every clip's recorded side (`train` or `test`), by clip uid.
+    public func clipSplits() throws -> [String: String] {
+        try read { db in
+            Dictionary(try Row.fetchAll(db, sql: "SELECT clip_uid, side FROM clip_splits").map { ($0["clip_uid"], $0["side"]) },
+                       uniquingKeysWith: { a, _ in a })
+        }
+    }
+
+    /// Records sides for clips that have none; a clip that already has one keeps it.
+    @discardableResult
+    public func recordSplits(_ sides: [(clip: String, side: String, reason: String)]) throws -> Int {
+        let now = Store.timestamp()
+        return try write { db in
+            let st = try db.cachedStatement(sql: "INSERT OR IGNORE INTO clip_splits (clip_uid, side, reason, decided_at) VALUES (?, ?, ?, ?)")
+            var n = 0
+            for s in sides {
+                try st.execute(arguments: [s.clip, s.side, s.reason, now])
+                n += db.changesCount
+            }
+            return n
+        }
+    }
+}
