@@ -87,29 +87,23 @@ public struct CriticRunner: Sendable {
         let before = await client.stats.counts
         var stop: String?
         var fatal: String?
-        await withTaskGroup(of: Outcome.self) { group in
-            var next = 0, done = 0
-            let width = min(items.count, max(1, (settings.judges.map(\.maxConcurrency).min() ?? 1) * 2))
-            func submit() {
-                let sample = items[next]
-                next += 1
-                group.addTask { await self.process(sample, clip: clips[sample.clipUID], root: clips[sample.clipUID].flatMap { roots[$0.source] }) }
+        var done = 0
+        let width = (settings.judges.map(\.maxConcurrency).min() ?? 1) * 2
+        let startedItems = await forEachBounded(items, width: width, { sample in
+            await self.process(sample, clip: clips[sample.clipUID], root: clips[sample.clipUID].flatMap { roots[$0.source] })
+        }) { outcome in
+            done += 1
+            switch outcome {
+            case .accepted(let r): summary.accepted += 1; summary.rewritten += r
+            case .rejected(let r): summary.rejected += 1; summary.rewritten += r
+            case .pending(let r, let a): summary.pending += 1; summary.rewritten += r; summary.abstentions += a
+            case .budget: summary.pending += 1; stop = stop ?? "stopped before exceeding the budget"
+            case .fatal(let m): fatal = fatal ?? m
             }
-            while next < width { submit() }
-            while let outcome = await group.next() {
-                done += 1
-                switch outcome {
-                case .accepted(let r): summary.accepted += 1; summary.rewritten += r
-                case .rejected(let r): summary.rejected += 1; summary.rewritten += r
-                case .pending(let r, let a): summary.pending += 1; summary.rewritten += r; summary.abstentions += a
-                case .budget: summary.pending += 1; stop = stop ?? "stopped before exceeding the budget"
-                case .fatal(let m): fatal = fatal ?? m
-                }
-                progress(.progress(done: done, total: items.count, llm: await client.stats.counts, elapsed: Date().timeIntervalSince(started)))
-                if stop == nil && fatal == nil && next < items.count { submit() }
-            }
-            summary.pending += items.count - next
+            progress(.progress(done: done, total: items.count, llm: await client.stats.counts, elapsed: Date().timeIntervalSince(started)))
+            return stop == nil && fatal == nil
         }
+        summary.pending += items.count - startedItems
         if let fatal { throw CriticError(message: fatal) }
         summary.llm = (await client.stats.counts).minus(before)
         summary.seconds = Date().timeIntervalSince(started)

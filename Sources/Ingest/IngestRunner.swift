@@ -292,24 +292,14 @@ public struct IngestRunner: Sendable {
 
     /// Probes `media` on `jobs` threads at once, returning results in input order.
     func probeAll(_ media: [MediaJob], progress: @escaping @Sendable (Int) -> Void) async -> [Result<(ProbeResult, [String]), ProbeError>] {
-        let paths = media
-        guard !paths.isEmpty else { return [] }
-        return await withTaskGroup(of: (Int, Result<(ProbeResult, [String]), ProbeError>).self) { group in
-            var results = [Result<(ProbeResult, [String]), ProbeError>?](repeating: nil, count: paths.count)
-            var next = 0, done = 0
-            func submit() {
-                let i = next, job = paths[i]
-                next += 1
-                group.addTask { (i, job.run()) }
-            }
-            while next < min(jobs, paths.count) { submit() }
-            while let (i, r) = await group.next() {
-                results[i] = r
-                done += 1
-                if done % 16 == 0 || done == paths.count { progress(done) }
-                if next < paths.count { submit() }
-            }
-            return results.map { $0! }
+        var results = [Result<(ProbeResult, [String]), ProbeError>?](repeating: nil, count: media.count)
+        var done = 0
+        await forEachBounded(Array(media.enumerated()), width: jobs, { item in (item.offset, item.element.run()) }) { output in
+            results[output.0] = output.1
+            done += 1
+            if done % 16 == 0 || done == media.count { progress(done) }
+            return true
         }
+        return results.map { $0! }
     }
 }

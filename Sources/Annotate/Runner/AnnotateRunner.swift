@@ -49,36 +49,28 @@ public struct AnnotateRunner: Sendable {
 
         var stopReason: String?
         var fatal: String?
-        await withTaskGroup(of: ItemOutcome.self) { group in
-            var next = 0
-            let width = min(items.count, max(1, model.maxConcurrency * 2))
-            func submit() {
-                let item = items[next]
-                next += 1
-                group.addTask { await self.process(item, stage: stage, model: model, root: roots[item.clip.source], frames: frames) }
+        let startedItems = await forEachBounded(items, width: model.maxConcurrency * 2, { item in
+            await self.process(item, stage: stage, model: model, root: roots[item.clip.source], frames: frames)
+        }) { outcome in
+            switch outcome {
+            case .done(let n):
+                summary.done += 1
+                summary.samples += n
+            case .failed:
+                summary.failed += 1
+            case .dryRun:
+                summary.done += 1
+            case .budget:
+                stopReason = stopReason ?? "stopped before exceeding the budget"
+            case .fatal(let message):
+                fatal = fatal ?? message
             }
-            while next < width { submit() }
-            while let outcome = await group.next() {
-                switch outcome {
-                case .done(let n):
-                    summary.done += 1
-                    summary.samples += n
-                case .failed:
-                    summary.failed += 1
-                case .dryRun:
-                    summary.done += 1
-                case .budget:
-                    stopReason = stopReason ?? "stopped before exceeding the budget"
-                case .fatal(let message):
-                    fatal = fatal ?? message
-                }
-                let counts = await client.stats.counts
-                progress(.progress(stage: stage.name, done: summary.done, failed: summary.failed, total: items.count,
-                                   llm: counts, elapsed: Date().timeIntervalSince(started)))
-                if stopReason == nil && fatal == nil && next < items.count { submit() }
-            }
-            summary.skipped += items.count - next
+            let counts = await client.stats.counts
+            progress(.progress(stage: stage.name, done: summary.done, failed: summary.failed, total: items.count,
+                               llm: counts, elapsed: Date().timeIntervalSince(started)))
+            return stopReason == nil && fatal == nil
         }
+        summary.skipped += items.count - startedItems
         if let fatal { throw StageError(message: fatal) }
         let after = await client.stats.counts
         summary.llm = after.minus(before)
