@@ -61,10 +61,9 @@ public final class LLMClient: Sendable {
     /// The answer to `request` from `model`: from the store when it is there, otherwise from the model.
     public func send(_ request: LLMRequest, model: ModelConfig) async throws(LLMError) -> LLMAnswer {
         let key = request.cacheKey(for: model)
-        if let hit = try? store.cachedCall(key: key), let text = hit.answer,
-           case .success(let json) = Self.validate(text, schema: request.schema) {
+        if let stored = storedAnswer(key: key, request: request) {
             await stats.update { $0.cacheHits += 1 }
-            return LLMAnswer(text: text, json: json, usage: hit.usage, cost: hit.cost, cached: true, key: key, attempts: hit.attempts)
+            return stored
         }
 
         let estimatedIn = request.estimatedInputTokens(for: model)
@@ -79,22 +78,28 @@ public final class LLMClient: Sendable {
                                  key: key, attempts: answer.attempts)
             }
             let result: Result<LLMAnswer, LLMError>
-            // The answer may have landed between the cache check above and becoming the sender.
-            if let hit = try? store.cachedCall(key: key), let text = hit.answer,
-               case .success(let json) = Self.validate(text, schema: request.schema) {
-                await inFlight.finish(key, .success(LLMAnswer(text: text, json: json, usage: hit.usage, cost: hit.cost, cached: true, key: key, attempts: hit.attempts)))
+            if let stored = storedAnswer(key: key, request: request) {
+                // The answer landed between the cache check above and becoming the sender.
                 await stats.update { $0.cacheHits += 1 }
-                return LLMAnswer(text: text, json: json, usage: hit.usage, cost: hit.cost, cached: true, key: key, attempts: hit.attempts)
-            }
-            do throws(LLMError) {
-                result = .success(try await sendUncached(request, model: model, key: key, estimatedIn: estimatedIn, worstCost: worstCost))
-            } catch {
-                result = .failure(error)
+                result = .success(stored)
+            } else {
+                do throws(LLMError) {
+                    result = .success(try await sendUncached(request, model: model, key: key, estimatedIn: estimatedIn, worstCost: worstCost))
+                } catch {
+                    result = .failure(error)
+                }
             }
             await inFlight.finish(key, result)
             return try result.get()
         }
         return try await sendUncached(request, model: model, key: key, estimatedIn: estimatedIn, worstCost: worstCost)
+    }
+
+    /// The stored answer to `key`, if it is there and still satisfies the request's schema.
+    private func storedAnswer(key: String, request: LLMRequest) -> LLMAnswer? {
+        guard let hit = try? store.cachedCall(key: key), let text = hit.answer,
+              case .success(let json) = Self.validate(text, schema: request.schema) else { return nil }
+        return LLMAnswer(text: text, json: json, usage: hit.usage, cost: hit.cost, cached: true, key: key, attempts: hit.attempts)
     }
 
     private func sendUncached(_ request: LLMRequest, model: ModelConfig, key: String, estimatedIn: Int, worstCost: Double) async throws(LLMError) -> LLMAnswer {
