@@ -81,7 +81,7 @@ let package = Package(
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "NIOCore", package: "swift-nio"),
         ]),
-        .testTarget(name: "IngestTests", dependencies: ["EmoCFG", "Ingest"]),
+        .testTarget(name: "IngestTests", dependencies: ["EmoCFG", "Ingest", "TestSupport"]),
         .target(name: "TestSupport", dependencies: ["EmoCFG"], path: "Tests/TestSupport"),
         .testTarget(
             name: "AnnotateTests",

@@ -2,6 +2,7 @@ import Annotate
 import EmoCFG
 import Foundation
 import Ingest
+import TestSupport
 import XCTest
 
 /// The `instruct` stage on real dataset replicas (`Tests/Fixtures/<Dataset>/`) ingested by the real
@@ -352,18 +353,6 @@ private func instructStore() throws -> Store {
     return try Store(path: dir.appendingPathComponent("store.sqlite").path)
 }
 
-/// Runs async work from a synchronous test.
-private func blockingRun<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) throws -> T {
-    nonisolated(unsafe) var result: Result<T, Error>!
-    let done = DispatchSemaphore(value: 0)
-    Task {
-        do { result = .success(try await body()) } catch { result = .failure(error) }
-        done.signal()
-    }
-    done.wait()
-    return try result.get()
-}
-
 /// Ingests `Tests/Fixtures/<fixture>` through the real ingest runner into `store`.
 private func ingest(_ fixture: String, adapter: String, options: String = "", into store: Store) throws {
     var yaml = "sources:\n  \(fixture):\n    adapter: \(adapter)\n    root: \"\(fixtures.appendingPathComponent(fixture).path)\"\n"
@@ -372,5 +361,5 @@ private func ingest(_ fixture: String, adapter: String, options: String = "", in
     }
     let config = try SourcesConfig.parse(yaml: yaml, file: "test-sources.yaml", baseDirectory: fixtures,
                                          adapters: AdapterRegistry.names)
-    _ = try blockingRun { try await IngestRunner(store: store, config: config, jobs: 2).run() }
+    _ = try blocking { try await IngestRunner(store: store, config: config, jobs: 2).run() }
 }

@@ -1,24 +1,13 @@
 import EmoCFG
 import Foundation
+import TestSupport
 import XCTest
 
 /// The `emocfg` executable as a user runs it: exit codes, messages, JSON shapes.
 final class CommandLineTests: XCTestCase {
-    /// `emocfg` is built next to the test bundle (`swift test` builds every product).
-    var binary: URL {
-        get throws {
-            let dirs = [Bundle.main.executableURL?.deletingLastPathComponent(),
-                        Bundle(for: CommandLineTests.self).bundleURL.deletingLastPathComponent()].compactMap { $0 }
-            for d in dirs where FileManager.default.isExecutableFile(atPath: d.appendingPathComponent("emocfg").path) {
-                return d.appendingPathComponent("emocfg")
-            }
-            throw XCTSkip("emocfg executable not found next to the tests in \(dirs.map(\.path))")
-        }
-    }
-
     func run(_ args: [String], cwd: URL) throws -> (status: Int32, out: String, err: String) {
         let p = Process()
-        p.executableURL = try binary
+        p.executableURL = try builtExecutable("emocfg")
         p.arguments = args
         p.currentDirectoryURL = cwd
         let out = Pipe(), err = Pipe()

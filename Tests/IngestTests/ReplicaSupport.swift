@@ -1,6 +1,7 @@
 import EmoCFG
 import Foundation
 import Ingest
+import TestSupport
 import XCTest
 
 /// Where the dataset replicas live: `Tests/Fixtures/<Dataset>/`.
@@ -36,18 +37,6 @@ func temporaryStore(_ name: String = "emocfg") throws -> Store {
     let dir = FileManager.default.temporaryDirectory.appendingPathComponent("emocfg-tests-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
     return try Store(path: dir.appendingPathComponent("\(name).sqlite").path)
-}
-
-/// Runs async work from a synchronous test helper.
-func blocking<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) throws -> T {
-    nonisolated(unsafe) var result: Result<T, Error>!
-    let done = DispatchSemaphore(value: 0)
-    Task {
-        do { result = .success(try await body()) } catch { result = .failure(error) }
-        done.signal()
-    }
-    done.wait()
-    return try result.get()
 }
 
 /// Ingests `Tests/Fixtures/<fixture>` (or `root`) with the named adapter through the real runner

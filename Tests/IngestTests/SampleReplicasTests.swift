@@ -1,6 +1,7 @@
 import EmoCFG
 import Foundation
 import Ingest
+import TestSupport
 import XCTest
 
 /// The bundled sample (`samples/sources.yaml`) points at every replica: one ingest reads them all.
