@@ -15,11 +15,13 @@ public struct SplitAssigner: Sendable {
         self.seed = seed
     }
 
-    /// The side of a clip not yet assigned, and why.
-    public func side(for clip: StoredClip) -> (side: String, reason: String) {
+    /// The side of a clip not yet assigned, and why. `validationTests`: the clip's dataset has no
+    /// test split of its own (AffWild2 withholds its test labels), so its validation split is the
+    /// held-out side; otherwise a validation split trains, as the evaluation reads only test files.
+    public func side(for clip: StoredClip, validationTests: Bool = false) -> (side: String, reason: String) {
         if let split = clip.record.split {
-            // A dataset's validation split trains: the evaluation reads only test files.
-            return (split == "test" ? "test" : "train", "native:\(clip.record.nativeSplit ?? split)")
+            let test = split == "test" || (split == "val" && validationTests)
+            return (test ? "test" : "train", "native:\(clip.record.nativeSplit ?? split)")
         }
         let group = clip.record.identity ?? "clip:\(clip.record.key)"
         let digest = SHA256Digest.digest(Data("\(seed)|\(clip.source)|\(group)".utf8))
@@ -31,10 +33,10 @@ public struct SplitAssigner: Sendable {
     /// Assigns every usable clip that has no side yet and returns all sides, old and new.
     public func assign(store: Store) throws -> [String: String] {
         var known = try store.clipSplits()
-        let clips = try store.clips().filter { $0.status == .ok }
         var new: [(clip: String, side: String, reason: String)] = []
-        for c in clips where known[c.uid] == nil {
-            let s = side(for: c)
+        let withTest = try store.sourcesWithNativeTest()
+        for c in try store.clipsWithoutSide() {
+            let s = side(for: c, validationTests: !withTest.contains(c.source))
             new.append((c.uid, s.side, s.reason))
             known[c.uid] = s.side
         }

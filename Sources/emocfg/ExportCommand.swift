@@ -6,37 +6,186 @@ import Foundation
 struct ExportCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "export",
-        abstract: "Write the accepted samples as the jsons/{train,test}/<task>/full/ tree (partial: see the discussion).",
+        abstract: "Write the accepted samples as the jsons/ tree with sampled sets, evaluation files and a curation version per mix.",
         discussion: """
             Decides each clip's side once (the dataset's own test split, otherwise a seeded hash over the identity
-            group, recorded in the store and never moved), then writes one shard per source and sample task with
-            lines in the ms-swift shape and links videos/<Source> to each source root.
-            Not built yet: the sampled/ sets, the evaluation files, the QA ground truth, curation receipts and
-            `emocfg receipt reproduce`, --zstd.
+            group; recorded in the store and never moved), then writes, in DIR:
+              jsons/{train,test}/<task>/full/<Source>_<task>.jsonl     every accepted sample, ms-swift lines
+              jsons/{train,test}/<task>/sampled/<Source>_<task>.jsonl  at most `sampled_per_label` lines per label
+              jsons/test/<task>/<evaluation file>.json                 the 22 files the VidEmo evaluation reads
+              anno/QA_test_sampling_all/QA_test_sampling_all.json      the open-attribute QA ground truth (JSON array)
+              jsons/curation/vN/{source.txt,receipt.json}              a new version for every mix whose shards changed
+              videos/<Source>                                           a link to the source root (or copies: --copy-videos)
+            <task> is attribute, caption, emotion (expression and emotion samples), qa, and rationale (train only).
+            Settings come from the `export:` section of the pipeline file; the options here override it.
+            Check a version afterwards with `emocfg receipt reproduce vN --out DIR`.
             """
     )
 
     @Option(name: .long, help: ArgumentHelp("The folder to write the tree into.", valueName: "dir"))
     var out: String
 
-    @Option(name: .long, help: ArgumentHelp("Share of identity groups put on the test side where a dataset has no split.", valueName: "fraction"))
-    var testFraction: Double = 0.1
+    @Option(name: .long, help: ArgumentHelp("The pipeline file whose `export:` section configures the export (optional).", valueName: "file"))
+    var pipeline: String = "pipeline.yaml"
 
-    @Option(name: .long, help: ArgumentHelp("Seed of the identity-group hash.", valueName: "seed"))
-    var seed: String = "emocfg"
+    @Option(name: .long, help: ArgumentHelp("Share of identity groups put on the test side where a dataset has no split.", valueName: "fraction"))
+    var testFraction: Double?
+
+    @Option(name: .long, help: ArgumentHelp("Seed of the identity-group hash and of the sampled sets.", valueName: "seed"))
+    var seed: String?
+
+    @Option(name: .long, help: ArgumentHelp("Lines a sampled file keeps per source and label.", valueName: "n"))
+    var sampledPerLabel: Int?
+
+    @Flag(name: .long, help: "Write .jsonl.zst shards (evaluation files stay plain).")
+    var zstd = false
+
+    @Flag(name: .long, help: "Copy the exported clips' videos into DIR/videos instead of linking the source roots.")
+    var copyVideos = false
+
+    @Flag(name: .long, help: "Print what was written as JSON on standard output.")
+    var json = false
 
     @OptionGroup var storeOptions: StoreOptions
 
     func run() async throws {
         do {
             let store = try storeOptions.openStore()
-            let sides = try SplitAssigner(testFraction: testFraction, seed: seed).assign(store: store)
-            let shards = try TreeWriter(out: URL(fileURLWithPath: out)).writeFull(store: store, sides: sides)
-            var table = TextTable(header: ["side", "task", "source", "sample task", "lines"])
-            for s in shards { table.rows.append([s.side, s.directory, s.source, s.task, "\(s.lines)"]) }
+            var settings = ExportSettings()
+            if FileManager.default.fileExists(atPath: pipeline) {
+                settings = try ExportSettings.read(try PipelineConfig.load(URL(fileURLWithPath: pipeline)).export)
+            }
+            if let testFraction {
+                guard testFraction >= 0, testFraction < 1 else {
+                    throw ValidationError("--test-fraction must be at least 0 and below 1, found \(testFraction)")
+                }
+                settings.testFraction = testFraction
+            }
+            if let seed { settings.seed = seed }
+            if let sampledPerLabel {
+                guard sampledPerLabel > 0 else { throw ValidationError("--sampled-per-label must be positive, found \(sampledPerLabel)") }
+                settings.sampledPerLabel = sampledPerLabel
+            }
+            if zstd { settings.zstd = true }
+            if copyVideos { settings.copyVideos = true }
+            let started = Date()
+            let result = try Exporter(out: URL(fileURLWithPath: out), settings: settings,
+                                      configHash: SHA256Digest.hex(settings.json.canonical)).run(store: store)
+            if json {
+                print(Self.json(result, seconds: Date().timeIntervalSince(started)).canonical)
+                return
+            }
+            var table = TextTable(header: ["side", "folder", "source", "task", "full", "sampled"])
+            let sampled = Dictionary(result.files.filter { $0.set == "sampled" }.map { ("\($0.side)/\($0.directory)/\($0.source)/\($0.task)", $0.lines) },
+                                     uniquingKeysWith: { a, _ in a })
+            for f in result.files where f.set == "full" {
+                table.rows.append([f.side, f.directory, f.source, f.task, "\(f.lines)", "\(sampled["\(f.side)/\(f.directory)/\(f.source)/\(f.task)"] ?? 0)"])
+            }
             print(table.render())
-            print("\n\(shards.count) shards, \(shards.reduce(0) { $0 + $1.lines }) lines in \(out)/jsons; "
-                  + "\(sides.values.filter { $0 == "test" }.count) of \(sides.count) clips on the test side")
+            let evaluation = result.files.filter { $0.set == "evaluation" }
+            let empty = evaluation.filter { $0.lines == 0 }.map(\.task)
+            print("\nEvaluation files: \(evaluation.count) in jsons/test/, \(evaluation.reduce(0) { $0 + $1.lines }) lines"
+                  + (empty.isEmpty ? "" : "; empty (no accepted test samples): \(empty.joined(separator: ", "))"))
+            if let truth = result.files.first(where: { $0.set == "ground-truth" }) {
+                print("QA ground truth: \(truth.path), \(truth.lines) items")
+            }
+            for v in result.versions {
+                print("New curation version \(v.name) (\(v.mix)): \(v.shards.count) shards, \(v.lines) lines -> jsons/curation/\(v.name)/source.txt")
+            }
+            for v in result.unchanged {
+                print("Unchanged: \(v.name) (\(v.mix))")
+            }
+            if !result.removed.isEmpty { print("Removed \(result.removed.count) shard(s) of an earlier export that no longer have samples") }
+            for p in result.videoProblems { print("video: \(p)") }
+            let shards = result.files.filter { $0.set == "full" }
+            print("\n\(shards.count) full shards, \(shards.reduce(0) { $0 + $1.lines }) lines in \(out)/jsons; "
+                  + "\(result.sides.test) of \(result.sides.train + result.sides.test) clips on the test side")
+        } catch let e as ValidationError {
+            throw e
+        } catch {
+            throw fail(error)
+        }
+    }
+
+    static func json(_ r: ExportResult, seconds: Double) -> JSONValue {
+        func version(_ v: CurationVersion) -> JSONValue {
+            ["version": .string(v.name), "mix": .string(v.mix), "shards": .number(Double(v.shards.count)), "lines": .number(Double(v.lines)),
+             "source_sha256": .string(v.sourceSHA256)]
+        }
+        return ["files": .array(r.files.map {
+                    ["path": .string($0.path), "set": .string($0.set), "side": .string($0.side), "directory": .string($0.directory),
+                     "source": .string($0.source), "task": .string($0.task), "lines": .number(Double($0.lines)), "sha256": .string($0.sha256)]
+                }),
+                "clips": ["train": .number(Double(r.sides.train)), "test": .number(Double(r.sides.test))],
+                "versions": .array(r.versions.map(version)), "unchanged": .array(r.unchanged.map(version)),
+                "removed": .array(r.removed.map { .string($0) }), "video_problems": .array(r.videoProblems.map { .string($0) }),
+                "seconds": .number((seconds * 1000).rounded() / 1000)]
+    }
+}
+
+struct ReceiptCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "receipt",
+        abstract: "List an export's curation versions, or rebuild one and check it against its receipt.",
+        subcommands: [ReceiptList.self, ReceiptReproduce.self]
+    )
+}
+
+struct ReceiptList: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "list", abstract: "The curation versions in an export folder.")
+
+    @Option(name: .long, help: ArgumentHelp("The export folder.", valueName: "dir"))
+    var out: String = "."
+
+    func run() async throws {
+        do {
+            let versions = try Curation(out: URL(fileURLWithPath: out)).versions()
+            var table = TextTable(header: ["version", "mix", "shards", "lines", "source.txt SHA-256"])
+            for v in versions { table.rows.append([v.name, v.mix, "\(v.shards.count)", "\(v.lines)", v.sourceSHA256]) }
+            print(versions.isEmpty ? "No curation versions in \(out)/jsons/curation." : table.render())
+        } catch {
+            throw fail(error)
+        }
+    }
+}
+
+struct ReceiptReproduce: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "reproduce",
+        abstract: "Rebuild a version's training mix from its shards and verify every line and hash.",
+        discussion: """
+            Concatenates the shards listed in jsons/curation/vN/source.txt, in order, into
+            jsons/curation/vN/train.jsonl (or --to FILE), checking each line against the version's line index and
+            each shard against its SHA-256. Exits 1 naming the first shard and line that differ.
+            """
+    )
+
+    @Argument(help: ArgumentHelp("The version, e.g. v3.", valueName: "vN"))
+    var version: String
+
+    @Option(name: .long, help: ArgumentHelp("The export folder.", valueName: "dir"))
+    var out: String = "."
+
+    @Option(name: .long, help: ArgumentHelp("Where to write the mix (default: jsons/curation/vN/train.jsonl).", valueName: "file"))
+    var to: String?
+
+    @Flag(name: .long, help: "Print the result as JSON on standard output.")
+    var json = false
+
+    func run() async throws {
+        let digits = version.hasPrefix("v") ? version.dropFirst() : Substring(version)
+        guard let n = Int(digits), n > 0 else { throw ValidationError("expected a version like v3, found '\(version)'") }
+        do {
+            let r = try Curation(out: URL(fileURLWithPath: out)).reproduce(n, to: to.map { URL(fileURLWithPath: $0) })
+            if json {
+                print(JSONValue.object(["version": .string(r.version), "output": .string(r.output), "lines": .number(Double(r.lines)),
+                                        "shards": .number(Double(r.shards)), "sha256": .string(r.sha256), "ok": .bool(true)]).canonical)
+            } else {
+                print("\(r.version): \(r.shards) shards, \(r.lines) lines reproduced byte for byte -> \(r.output) (SHA-256 \(r.sha256))")
+            }
+        } catch let e as ReproduceError {
+            FileHandle.standardError.write(Data("error: \(e)\n".utf8))
+            throw ExitCode(1)
         } catch {
             throw fail(error)
         }

@@ -18,6 +18,9 @@ import EmoCFG
 /// | `gender`           | attribute  | mcq, open        | RAVDESS and MEAD (from the actor)              |
 /// | `appearance`       | attribute  | open             | CelebV-HQ appearance attributes                |
 /// | `action`           | attribute  | open             | CelebV-HQ actions                              |
+/// | `emotion_caption`  | caption    | caption          | CelebV-Text `texts/emotion`                    |
+/// | `appearance_caption` | caption  | caption          | CelebV-Text `texts/face40_details_new`         |
+/// | `action_caption`   | caption    | caption          | CelebV-Text `texts/action_dur`                 |
 ///
 /// Sentiment counts as `emotion` because the evaluation scores it with the affect tasks; action
 /// units count as `expression` because they are the parts an expression is made of.
@@ -35,12 +38,16 @@ public enum InstructFamily: String, CaseIterable, Sendable, Comparable {
     case gender
     case appearance
     case action
+    case emotionCaption = "emotion_caption"
+    case appearanceCaption = "appearance_caption"
+    case actionCaption = "action_caption"
 
     public var task: SampleTask {
         switch self {
         case .emotion, .sentiment, .fineSentiment, .fineEmotion, .compoundEmotion: return .emotion
         case .microExpression, .expressionType, .actionUnits: return .expression
         case .headPose, .identity, .gender, .appearance, .action: return .attribute
+        case .emotionCaption, .appearanceCaption, .actionCaption: return .caption
         }
     }
 
@@ -51,6 +58,17 @@ public enum InstructFamily: String, CaseIterable, Sendable, Comparable {
         case .fineSentiment, .fineEmotion, .compoundEmotion, .expressionType, .headPose, .identity, .gender:
             return [.mcq, .open]
         case .actionUnits, .appearance, .action: return [.open]
+        case .emotionCaption, .appearanceCaption, .actionCaption: return [.caption]
+        }
+    }
+
+    /// The dataset text (`ClipRecord.texts` key) a caption family answers with.
+    var textKey: String? {
+        switch self {
+        case .emotionCaption: return "emotion"
+        case .appearanceCaption: return "face40_details_new"
+        case .actionCaption: return "action_dur"
+        default: return nil
         }
     }
 

@@ -28,9 +28,9 @@ public struct InstructStage: Sendable {
     }
 
     /// Every sample the clip's labels support, in family then form order. A clip whose media is not
-    /// usable (`status` other than ok) or that has no labels gives none.
+    /// usable (`status` other than ok) or that has neither labels nor texts gives none.
     public func samples(for clip: StoredClip) -> [NewSample] {
-        guard clip.status == .ok, !clip.record.labels.isEmpty else { return [] }
+        guard clip.status == .ok, !clip.record.labels.isEmpty || !clip.record.texts.isEmpty else { return [] }
         let dataset = datasets[clip.source] ?? InstructDataset(adapter: "")
         var out: [NewSample] = []
         for question in Self.questions(clip: clip, dataset: dataset) {
@@ -130,6 +130,15 @@ public struct InstructStage: Sendable {
             // which is not vocabulary order).
             out.append(Question(family: family, answer: names.sorted().joined(separator: ","),
                                 candidates: vocabulary))
+        }
+
+        // A dataset's own descriptions (CelebV-Text) are captions as written: the sentences of the
+        // clip's text file, one per line there, joined by spaces.
+        for family in [InstructFamily.emotionCaption, .appearanceCaption, .actionCaption] {
+            guard let key = family.textKey, let text = clip.record.texts[key] else { continue }
+            let sentences = text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            guard !sentences.isEmpty else { continue }
+            out.append(Question(family: family, answer: sentences.joined(separator: " ")))
         }
         return out
     }

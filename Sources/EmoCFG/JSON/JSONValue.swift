@@ -32,13 +32,6 @@ public indirect enum JSONValue: Sendable, Equatable, Hashable, Codable {
         }
     }
 
-    /// Parses JSON text. Unlike `JSONSerialization` on Linux, `true`/`false` and `1`/`0` stay apart.
-    public static func parse(_ data: Data) throws -> JSONValue {
-        try JSONDecoder().decode(JSONValue.self, from: data)
-    }
-
-    public static func parse(_ text: String) throws -> JSONValue { try parse(Data(text.utf8)) }
-
     /// The canonical text: sorted keys, no spaces, integers without a fraction.
     public var canonical: String {
         var out = ""

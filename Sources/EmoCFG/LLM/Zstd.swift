@@ -1,7 +1,7 @@
 import CZstd
 import Foundation
 
-/// zstd for the stored response bodies of the LLM cache.
+/// zstd for the stored response bodies of the LLM cache, and streams for the export's `.jsonl.zst` shards.
 public enum Zstd {
     public static func compress(_ data: Data, level: Int32 = 3) -> Data {
         let bound = ZSTD_compressBound(data.count)
@@ -11,6 +11,32 @@ public enum Zstd {
         }
         guard ZSTD_isError(n) == 0 else { return Data() }
         return out.prefix(n)
+    }
+
+    /// Decompresses a stream of one or more frames (a `.jsonl.zst` shard); nil when it is not one.
+    public static func decompressFrames(_ data: Data) -> Data? {
+        guard let stream = ZSTD_createDCtx() else { return nil }
+        defer { ZSTD_freeDCtx(stream) }
+        var result = Data()
+        var out = [UInt8](repeating: 0, count: ZSTD_DStreamOutSize())
+        return data.withUnsafeBytes { src -> Data? in
+            var input = ZSTD_inBuffer(src: src.baseAddress, size: src.count, pos: 0)
+            var last = 0
+            var full = false
+            // A full output buffer may leave decoded bytes inside the context: call again to get them.
+            while input.pos < input.size || full {
+                let (r, produced): (Int, Int) = out.withUnsafeMutableBytes { o in
+                    var output = ZSTD_outBuffer(dst: o.baseAddress, size: o.count, pos: 0)
+                    let r = ZSTD_decompressStream(stream, &output, &input)
+                    return (r, output.pos)
+                }
+                guard ZSTD_isError(r) == 0 else { return nil }
+                result.append(contentsOf: out[0..<produced])
+                full = produced == out.count
+                last = r
+            }
+            return last == 0 ? result : nil
+        }
     }
 
     /// Nil when `data` is not a complete zstd frame.
@@ -24,5 +50,64 @@ public enum Zstd {
         }
         guard ZSTD_isError(n) == 0, n == Int(size) else { return nil }
         return out
+    }
+}
+
+/// Reads a file that is either plain or a zstd stream (`.zst`), in pieces.
+public final class ChunkedFileReader {
+    private let handle: FileHandle
+    private let stream: OpaquePointer?
+    private var input = [UInt8]()
+    private var inputPos = 0
+    private var finished = false
+    /// The last call filled the output buffer, so the context may hold more decoded bytes.
+    private var outputWasFull = false
+
+    public init(path: String) throws {
+        guard let h = FileHandle(forReadingAtPath: path) else {
+            throw CocoaError(.fileReadNoSuchFile, userInfo: [NSFilePathErrorKey: path])
+        }
+        handle = h
+        stream = path.hasSuffix(".zst") ? ZSTD_createDCtx() : nil
+    }
+
+    deinit {
+        if let stream { ZSTD_freeDCtx(stream) }
+        try? handle.close()
+    }
+
+    /// The next piece of the (decompressed) content; nil at the end.
+    public func next() throws -> [UInt8]? {
+        guard let stream else {
+            guard let data = try handle.read(upToCount: 1 << 20), !data.isEmpty else { return nil }
+            return [UInt8](data)
+        }
+        var out = [UInt8](repeating: 0, count: ZSTD_DStreamOutSize())
+        while true {
+            if inputPos == input.count && !outputWasFull {
+                guard !finished else { return nil }
+                if let data = try handle.read(upToCount: ZSTD_DStreamInSize()), !data.isEmpty {
+                    input = [UInt8](data)
+                    inputPos = 0
+                } else {
+                    finished = true
+                    return nil
+                }
+            }
+            let (r, produced, consumed): (Int, Int, Int) = input.withUnsafeBytes { i in
+                out.withUnsafeMutableBytes { o in
+                    var ib = ZSTD_inBuffer(src: i.baseAddress, size: i.count, pos: inputPos)
+                    var ob = ZSTD_outBuffer(dst: o.baseAddress, size: o.count, pos: 0)
+                    let r = ZSTD_decompressStream(stream, &ob, &ib)
+                    return (r, ob.pos, ib.pos)
+                }
+            }
+            if ZSTD_isError(r) != 0 {
+                throw CocoaError(.fileReadCorruptFile, userInfo: [NSLocalizedDescriptionKey: "not a valid zstd stream: " + String(cString: ZSTD_getErrorName(r))])
+            }
+            inputPos = consumed
+            outputWasFull = produced == out.count
+            if produced > 0 { return Array(out[0..<produced]) }
+        }
     }
 }

@@ -158,6 +158,24 @@ enum Migrations {
                 );
                 """)
         }
+        m.registerMigration("v6-exports") { db in
+            // One row per curation version an export wrote: its receipt, as written to
+            // jsons/curation/vN/receipt.json, so the store can tell what was exported from what.
+            try db.execute(sql: """
+                CREATE TABLE exports (
+                    out_dir TEXT NOT NULL,               -- the export folder, absolute
+                    version INTEGER NOT NULL,            -- N of jsons/curation/vN
+                    mix TEXT NOT NULL,
+                    config_hash TEXT NOT NULL,
+                    tool_version TEXT NOT NULL,
+                    mix_lines INTEGER NOT NULL,
+                    source_sha256 TEXT NOT NULL,         -- SHA-256 of its source.txt
+                    receipt TEXT NOT NULL,               -- JSON: shards, store state, every file written
+                    created_at TEXT NOT NULL,
+                    PRIMARY KEY (out_dir, version)
+                );
+                """)
+        }
         return m
     }
 }
