@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The main job on the bundled sample: ingest every replica, then annotate (instruct, caption, qa,
-# rationale) against the local provider stand-in, and print what the store holds.
+# The main job on the bundled sample: `emocfg run` (ingest every replica, annotate (instruct, caption,
+# qa, rationale) and verify against the local provider stand-in, export the tree, reproduce every
+# curation version), then the statistics report, and print where everything is.
 # The captions come from `emocfg-standin`, which writes schema-valid text derived from each request:
 # they show the pipeline working, not what a real model would say. See README, "Real models".
 set -euo pipefail
@@ -17,17 +18,17 @@ for _ in $(seq 100); do [ -s "$out/standin.port" ] && break; sleep 0.1; done
 export EMOCFG_STANDIN_PORT="$(cat "$out/standin.port")"
 export EMOCFG_DEMO_KEY="demo-key-not-a-secret"
 
-echo "== ingest (samples/sources.yaml)"
-"$bin/emocfg" ingest --sources samples/sources.yaml --db "$out/emocfg.sqlite"
+echo "Models: the local stand-in on port $EMOCFG_STANDIN_PORT (samples/pipeline.yaml)."
 echo
-echo "== annotate --stage all (models: the local stand-in on port $EMOCFG_STANDIN_PORT, samples/pipeline.yaml)"
-"$bin/emocfg" annotate --stage all --pipeline samples/pipeline.yaml --db "$out/emocfg.sqlite"
+"$bin/emocfg" run --sources samples/sources.yaml --pipeline samples/pipeline.yaml --out "$out/export" --db "$out/emocfg.sqlite"
 echo
-echo "== verify (three judges, quorum 2)"
-"$bin/emocfg" verify --pipeline samples/pipeline.yaml --db "$out/emocfg.sqlite"
-"$bin/emocfg" verify --report --pipeline samples/pipeline.yaml --db "$out/emocfg.sqlite" | tail -12
+echo "== stats"
+"$bin/emocfg" stats --out "$out/report" --db "$out/emocfg.sqlite"
 echo
 echo "== status"
 "$bin/emocfg" status --db "$out/emocfg.sqlite"
 echo
-echo "store: $out/emocfg.sqlite  (the captions came from the local stand-in, not from a real model)"
+echo "The tree:      $out/export/jsons  (train/ and test/, evaluation files in jsons/test/<task>/, curation versions in jsons/curation/)"
+echo "Dataset card:  $out/export/README.md"
+echo "Report:        $out/report/index.html"
+echo "Store:         $out/emocfg.sqlite  (the captions came from the local stand-in, not from a real model)"

@@ -100,7 +100,12 @@ struct AnnotateCommand: AsyncParsableCommand {
             throw fail(error)
         }
         await client.shutdown()
-        if json { printJSON(AnnotateReport(stages: summaries)) }
+        let counters = summaries.map {
+            StageCounters(stage: $0.stage, itemsIn: $0.itemsIn, done: $0.done, failed: $0.failed, skipped: $0.skipped,
+                          requests: $0.llm.requests, tokens: $0.llm.tokensIn + $0.llm.tokensOut, cost: $0.llm.cost, seconds: $0.seconds, note: $0.note)
+        }
+        if json { printJSON(AnnotateReport(stages: summaries), summary: counters) }
+        finish(counters, json: json)
     }
 
     static func draw(_ event: AnnotateEvent, _ display: ProgressDisplay) {

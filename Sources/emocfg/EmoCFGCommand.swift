@@ -15,9 +15,13 @@ struct EmoCFGCommand: AsyncParsableCommand {
               emocfg status     counts per source from the store
               emocfg annotate   instruction samples from labels and from models (caption, qa, rationale)
               emocfg verify     three judges vote on every generated sample; rejected ones are rewritten
-              emocfg export     the jsons/ tree of accepted samples (full shards; sampled sets and receipts to come)
+              emocfg export     the jsons/ tree: full and sampled shards, evaluation files, curation versions
+              emocfg receipt    list curation versions; `receipt reproduce vN` rebuilds one byte for byte
+              emocfg stats      an HTML report with SVG charts of clips, labels, samples and the judges
+              emocfg run        all of the above in order, resuming at the stage that failed last time
             """,
-        subcommands: [IngestCommand.self, StatusCommand.self, AnnotateCommand.self, VerifyCommand.self, ExportCommand.self]
+        version: EmoCFGVersion.current,
+        subcommands: [IngestCommand.self, StatusCommand.self, AnnotateCommand.self, VerifyCommand.self, ExportCommand.self, ReceiptCommand.self, StatsCommand.self, RunCommand.self]
     )
 }
 

@@ -16,6 +16,7 @@ struct ExportCommand: AsyncParsableCommand {
               anno/QA_test_sampling_all/QA_test_sampling_all.json      the open-attribute QA ground truth (JSON array)
               jsons/curation/vN/{source.txt,receipt.json}              a new version for every mix whose shards changed
               videos/<Source>                                           a link to the source root (or copies: --copy-videos)
+              README.md                                                 the dataset card: sources, licences, tasks, sides, versions
             <task> is attribute, caption, emotion (expression and emotion samples), qa, and rationale (train only).
             Settings come from the `export:` section of the pipeline file; the options here override it.
             Check a version afterwards with `emocfg receipt reproduce vN --out DIR`.
@@ -71,8 +72,21 @@ struct ExportCommand: AsyncParsableCommand {
             let started = Date()
             let result = try Exporter(out: URL(fileURLWithPath: out), settings: settings,
                                       configHash: SHA256Digest.hex(settings.json.canonical)).run(store: store)
+            // The dataset card: sources, tasks, sides and the latest version of every mix.
+            let current = result.versions + result.unchanged
+            try DatasetCard(store: store, versions: current.sorted { $0.version < $1.version }.map {
+                CardVersion(version: $0.name, mix: $0.mix, lines: $0.lines, sha256: $0.sourceSHA256)
+            }, toolVersion: EmoCFGVersion.current).write(to: URL(fileURLWithPath: out))
+            let full = result.files.filter { $0.set == "full" }
+            let counters = [StageCounters(
+                stage: "export", itemsIn: full.reduce(0) { $0 + $1.lines }, done: full.reduce(0) { $0 + $1.lines },
+                failed: result.videoProblems.count, seconds: Date().timeIntervalSince(started),
+                note: "\(result.files.count) files; new versions: \(result.versions.map(\.name).joined(separator: ", ").nonEmpty ?? "none")")]
             if json {
-                print(Self.json(result, seconds: Date().timeIntervalSince(started)).canonical)
+                var object = Self.json(result, seconds: Date().timeIntervalSince(started)).objectValue ?? [:]
+                object["summary"] = try JSONValue.parse(JSONEncoder().encode(counters))
+                print(JSONValue.object(object).canonical)
+                finish(counters, json: true)
                 return
             }
             var table = TextTable(header: ["side", "folder", "source", "task", "full", "sampled"])
@@ -100,6 +114,7 @@ struct ExportCommand: AsyncParsableCommand {
             let shards = result.files.filter { $0.set == "full" }
             print("\n\(shards.count) full shards, \(shards.reduce(0) { $0 + $1.lines }) lines in \(out)/jsons; "
                   + "\(result.sides.test) of \(result.sides.train + result.sides.test) clips on the test side")
+            finish(counters, json: false)
         } catch let e as ValidationError {
             throw e
         } catch {
@@ -175,8 +190,12 @@ struct ReceiptReproduce: AsyncParsableCommand {
     func run() async throws {
         let digits = version.hasPrefix("v") ? version.dropFirst() : Substring(version)
         guard let n = Int(digits), n > 0 else { throw ValidationError("expected a version like v3, found '\(version)'") }
+        let started = Date()
         do {
             let r = try Curation(out: URL(fileURLWithPath: out)).reproduce(n, to: to.map { URL(fileURLWithPath: $0) })
+            let counters = [StageCounters(stage: "reproduce \(r.version)", itemsIn: r.lines, done: r.lines, seconds: Date().timeIntervalSince(started),
+                                          note: "\(r.shards) shards verified")]
+            defer { finish(counters, json: json) }
             if json {
                 print(JSONValue.object(["version": .string(r.version), "output": .string(r.output), "lines": .number(Double(r.lines)),
                                         "shards": .number(Double(r.shards)), "sha256": .string(r.sha256), "ok": .bool(true)]).canonical)
@@ -185,6 +204,12 @@ struct ReceiptReproduce: AsyncParsableCommand {
             }
         } catch let e as ReproduceError {
             FileHandle.standardError.write(Data("error: \(e)\n".utf8))
+            let counters = [StageCounters(stage: "reproduce v\(n)", failed: 1, seconds: Date().timeIntervalSince(started), note: e.description)]
+            if json {
+                print(JSONValue.object(["ok": .bool(false), "error": .string(e.description),
+                                        "summary": try JSONValue.parse(JSONEncoder().encode(counters))]).canonical)
+            }
+            finish(counters, json: json)
             throw ExitCode(1)
         } catch {
             throw fail(error)

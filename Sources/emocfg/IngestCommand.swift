@@ -61,8 +61,15 @@ struct IngestCommand: AsyncParsableCommand {
             throw fail(error)
         }
         display.finishLine()
+        let failedSources = summaries.filter { $0.outcome == .failed }.map(\.name)
+        let counters = [StageCounters(
+            stage: "ingest", itemsIn: summaries.reduce(0) { $0 + $1.found }, done: summaries.reduce(0) { $0 + $1.written },
+            failed: summaries.reduce(0) { $0 + $1.errors }, skipped: summaries.reduce(0) { $0 + $1.skipped },
+            seconds: Date().timeIntervalSince(started),
+            note: failedSources.isEmpty ? nil : "sources that could not be read: \(failedSources.joined(separator: ", "))")]
         if json {
-            printJSON(IngestReport(sources: summaries, seconds: Date().timeIntervalSince(started)))
+            printJSON(IngestReport(sources: summaries, seconds: Date().timeIntervalSince(started)), summary: counters)
+            finish(counters, json: true)
             return
         }
         var table = TextTable(header: ["source", "found", "probed", "labelled", "errors", "skipped", "note"])
@@ -80,6 +87,7 @@ struct IngestCommand: AsyncParsableCommand {
                      summaries.filter { $0.outcome == .done }.count, summaries.filter { $0.outcome == .skipped }.count,
                      summaries.filter { $0.outcome == .failed }.count, Date().timeIntervalSince(started), errs,
                      errs > 0 ? " (emocfg status --problems lists them)" : ""))
+        finish(counters, json: false)
     }
 }
 

@@ -1,4 +1,5 @@
 import Foundation
+import EmoCFG
 
 /// Draws progress: a redrawn bar when standard error is a terminal, a plain line every few seconds
 /// otherwise (CI logs, pipes).
@@ -70,4 +71,46 @@ func printJSON<T: Encodable>(_ value: T) {
     let enc = JSONEncoder()
     enc.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
     if let data = try? enc.encode(value) { print(String(decoding: data, as: UTF8.self)) }
+}
+
+/// Collects the stage counters of the commands that ran in this process, so `emocfg run` can print
+/// the whole pipeline's counters at its end.
+final class SummaryCollector: @unchecked Sendable {
+    static let shared = SummaryCollector()
+    private let lock = NSLock()
+    private var rows: [StageCounters] = []
+
+    func add(_ r: [StageCounters]) { lock.withLock { rows += r } }
+
+    /// The rows added since `mark` (a count from `count`).
+    func rows(since mark: Int) -> [StageCounters] { lock.withLock { Array(rows.dropFirst(mark)) } }
+    var count: Int { lock.withLock { rows.count } }
+}
+
+/// Ends a command: prints the compact per-stage counters (as text, or under `summary` in the
+/// command's JSON), and hands them to the collector.
+func finish(_ counters: [StageCounters], json: Bool) {
+    SummaryCollector.shared.add(counters)
+    if !json { print("\n" + StageCounters.table(counters)) }
+}
+
+/// A command's JSON with the counters added under `summary`.
+struct WithSummary<T: Encodable>: Encodable {
+    var value: T
+    var summary: [StageCounters]
+    enum Key: String, CodingKey { case summary }
+    func encode(to encoder: Encoder) throws {
+        try value.encode(to: encoder)
+        var c = encoder.container(keyedBy: Key.self)
+        try c.encode(summary, forKey: .summary)
+    }
+}
+
+func printJSON<T: Encodable>(_ value: T, summary: [StageCounters]) {
+    printJSON(WithSummary(value: value, summary: summary))
+}
+
+extension String {
+    /// Nil when empty, for "or a default" in messages.
+    var nonEmpty: String? { isEmpty ? nil : self }
 }

@@ -96,7 +96,13 @@ struct VerifyCommand: AsyncParsableCommand {
             throw fail(error)
         }
         display.finishLine()
-        if json { printJSON(summary); return }
+        let counters = [StageCounters(
+            stage: "verify", itemsIn: summary.itemsIn, done: summary.accepted + summary.rewritten + summary.rejected, failed: summary.pending,
+            requests: summary.llm.requests, tokens: summary.llm.tokensIn + summary.llm.tokensOut, cost: summary.llm.cost, seconds: summary.seconds,
+            note: "accepted \(summary.accepted), rewritten \(summary.rewritten), rejected \(summary.rejected), undecided \(summary.pending)"
+                + (summary.note.map { "; \($0)" } ?? ""))]
+        defer { finish(counters, json: json) }
+        if json { printJSON(summary, summary: counters); return }
         var line = String(format: "verify: in %d, accepted %d, rewritten %d, rejected %d, pending %d, abstentions %d, requests %d (cached %d, retries %d), tokens %d, cost $%.4f, %.1f s",
                           summary.itemsIn, summary.accepted, summary.rewritten, summary.rejected, summary.pending, summary.abstentions,
                           summary.llm.requests, summary.llm.cacheHits, summary.llm.retries, summary.llm.tokensIn + summary.llm.tokensOut,

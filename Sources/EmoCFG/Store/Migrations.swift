@@ -176,6 +176,21 @@ enum Migrations {
                 );
                 """)
         }
+        m.registerMigration("v7-pipeline-runs") { db in
+            // `emocfg run`: where the last run of the whole pipeline got to, so the next call resumes there.
+            try db.execute(sql: """
+                CREATE TABLE pipeline_runs (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    config_hash TEXT NOT NULL,           -- sources file, pipeline file and export folder
+                    status TEXT NOT NULL,                -- running | failed | done
+                    stage TEXT NOT NULL,                 -- the stage running, or the one that failed
+                    error TEXT,
+                    summary TEXT NOT NULL DEFAULT '[]',  -- JSON: the stage counters so far
+                    started_at TEXT NOT NULL,
+                    updated_at TEXT NOT NULL
+                );
+                """)
+        }
         return m
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import GRDBSQLite
 
 /// What the export needs of a clip: where its video is, its side, and the label its samples are
 /// stratified by when nothing finer is known.

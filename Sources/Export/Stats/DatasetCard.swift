@@ -1,0 +1,145 @@
+import EmoCFG
+import Foundation
+
+/// One curation version of an export, as the caller's receipt records it: the file it wrote, the
+/// mix it was drawn from, its line count and SHA-256.
+public struct CardVersion: Codable, Sendable, Equatable {
+    public var version: String
+    public var mix: String
+    public var lines: Int
+    public var sha256: String
+
+    public init(version: String, mix: String, lines: Int, sha256: String) {
+        self.version = version
+        self.mix = mix
+        self.lines = lines
+        self.sha256 = sha256
+    }
+}
+
+/// The `README.md` of an export folder: what is in it (sources, tasks, sides, versions), under which
+/// terms each source may be used, and how it was made, so that the folder can be handed on without
+/// the store it came from.
+public struct DatasetCard: Sendable {
+    public var stats: StatsData
+    public var versions: [CardVersion]
+    /// The emocfg version that wrote the export, as the caller names it.
+    public var toolVersion: String
+
+    public init(stats: StatsData, versions: [CardVersion], toolVersion: String) {
+        self.stats = stats
+        self.versions = versions
+        self.toolVersion = toolVersion
+    }
+
+    /// Gathers the store's statistics for the card.
+    public init(store: Store, versions: [CardVersion], toolVersion: String) throws {
+        self.init(stats: try StatsData.gather(from: store), versions: versions, toolVersion: toolVersion)
+    }
+
+    /// What the card says of a source with no licence in `sources.yaml`.
+    public static let unknownLicence = "see the dataset's own terms"
+
+    /// Writes `README.md` into `folder` and returns it.
+    @discardableResult
+    public func write(to folder: URL) throws -> URL {
+        let file = folder.appendingPathComponent("README.md")
+        do {
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            try Data(markdown().utf8).write(to: file, options: .atomic)
+        } catch {
+            throw StatsError(message: "cannot write the dataset card \(file.path): \(error.localizedDescription)")
+        }
+        return file
+    }
+
+    public func markdown() -> String {
+        let clips = stats.sources.reduce(0) { $0 + $1.clips }
+        let accepted = stats.tasks.reduce(0) { $0 + $1.accepted }
+        var md = """
+            # Emotion video instruction dataset
+
+            Made with emocfg \(toolVersion): \(clips) usable clips from \(stats.sources.count) sources and \(accepted) \
+            accepted instruction samples.
+
+            ## Sources
+
+            | source | usable clips | samples | accepted samples | licence |
+            |---|---:|---:|---:|---|
+
+            """
+        for s in stats.sources {
+            md += row([s.name, "\(s.clips)", "\(s.samples.total)", "\(s.samples.accepted)", s.licence ?? Self.unknownLicence])
+        }
+        md += """
+
+            The videos are not copied: `videos/<Source>` links to each dataset as it was downloaded, and using a \
+            dataset's videos and labels is governed by that dataset's licence.
+
+            ## Tasks
+
+            | task | form | samples | accepted samples |
+            |---|---|---:|---:|
+
+            """
+        for t in stats.tasks { md += row([t.task, t.form, "\(t.samples)", "\(t.accepted)"]) }
+        md += row(["**total**", "", "\(stats.tasks.reduce(0) { $0 + $1.samples })", "\(accepted)"])
+        md += """
+
+            ## Train / test split
+
+            | source | train clips | test clips |
+            |---|---:|---:|
+
+            """
+        for s in stats.sources { md += row([s.name, "\(s.train)", "\(s.test)"]) }
+        md += row(["**total**", "\(stats.sources.reduce(0) { $0 + $1.train })", "\(stats.sources.reduce(0) { $0 + $1.test })"])
+        md += """
+
+            Each clip's side was decided once, at its first export, and never moves: the dataset's own test split \
+            where it has one, otherwise a seeded hash over the clip's identity group (actor, subject, source video), \
+            so that no person is on both sides.
+
+            ## Versions
+
+
+            """
+        if versions.isEmpty {
+            md += "No curation version has been written yet.\n"
+        } else {
+            md += "| version | mix | lines | SHA-256 |\n|---|---|---:|---|\n"
+            for v in versions { md += row([v.version, v.mix, "\(v.lines)", "`\(v.sha256)`"]) }
+        }
+        // The design's committee has three judges; the store says who actually voted.
+        let committee = stats.judges.isEmpty ? "three judge models"
+            : "\(stats.judges.count) judge models (" + stats.judges.map { "`\($0.judge)`" }.joined(separator: ", ") + ")"
+        let kappa = stats.agreement.kappa.map {
+            String(format: " Their agreement beyond chance (Fleiss' kappa over %d samples) is %.3f.", stats.agreement.subjects, $0)
+        } ?? ""
+        md += """
+
+            ## How it was made
+
+            1. **Ingest**: each dataset was read in its native layout; every video was probed (duration, size, \
+            frame rate) and its face box and native labels recorded, the labels also mapped to common vocabularies.
+            2. **Annotate**: instruction samples were made from the ground-truth labels through templates, and \
+            vision-language models wrote captions (attributes, expression, emotion), question-answer pairs and \
+            rationales from sampled frames.
+            3. **Verify**: \(committee) voted on every generated sample; \
+            a sample failed by the committee was rewritten from the judges' suggestions and voted on again, and \
+            rejected after the last round.\(kappa)
+            4. **Export**: accepted samples only were written as the `jsons/` tree, one shard per source and task, \
+            each version's files listed with their line counts and SHA-256 so it can be rebuilt byte for byte.
+
+            Tool: emocfg \(toolVersion).
+
+            """
+        return md
+    }
+
+    /// A Markdown table row; a `|` or a line break in a value would end the cell or the row.
+    func row(_ cells: [String]) -> String {
+        "| " + cells.map { $0.replacingOccurrences(of: "|", with: "\\|").replacingOccurrences(of: "\n", with: " ") }
+            .joined(separator: " | ") + " |\n"
+    }
+}

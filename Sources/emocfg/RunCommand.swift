@@ -1,0 +1,166 @@
+import ArgumentParser
+import EmoCFG
+import Export
+import Foundation
+
+struct RunCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Run the whole pipeline: ingest, annotate --stage all, verify, export, receipt reproduce.",
+        discussion: """
+            Each stage is the command of the same name with the options given here. The run stops at the first
+            stage that fails (an error, or a budget that ends annotate or verify early) and records where, in the
+            store; the next `emocfg run` with the same sources file and export folder resumes at that stage (edit the
+            pipeline file to fix a key or a budget and it still resumes). Stages keep their own results,
+            so resuming repeats no finished work. --restart starts from ingest; --from starts at a given stage.
+            Ends with the counters of every stage (in, done, failed, skipped, requests, tokens, cost, time).
+            """
+    )
+
+    static let stages = ["ingest", "annotate", "verify", "export", "reproduce"]
+
+    @Option(name: .long, help: ArgumentHelp("The sources file.", valueName: "file"))
+    var sources: String = "sources.yaml"
+
+    @Option(name: .long, help: ArgumentHelp("The pipeline file (models, stages, critic, export).", valueName: "file"))
+    var pipeline: String = "pipeline.yaml"
+
+    @Option(name: .long, help: ArgumentHelp("The folder to export the tree into.", valueName: "dir"))
+    var out: String = "export"
+
+    @Option(name: .long, help: ArgumentHelp("The folder holding prompts/ and schemas/.", valueName: "dir"))
+    var project: String = "."
+
+    @Option(name: .long, help: ArgumentHelp("Stop annotate, and then verify, before each would cost more than this (US dollars).", valueName: "usd"))
+    var maxCost: Double?
+
+    @Option(name: .long, help: ArgumentHelp("Videos probed at once (default: all cores).", valueName: "n"))
+    var jobs: Int?
+
+    @Option(name: .long, help: ArgumentHelp("Start at this stage: \(stages.joined(separator: ", ")).", valueName: "stage"))
+    var from: String?
+
+    @Flag(name: .long, help: "Start from ingest even if the last run stopped part-way.")
+    var restart = false
+
+    @Flag(name: .long, help: "Print every stage's counters as JSON at the end (stage output still goes to standard output).")
+    var json = false
+
+    @OptionGroup var storeOptions: StoreOptions
+
+    func validate() throws {
+        if let from, !Self.stages.contains(from) {
+            throw ValidationError("--from: '\(from)' is not a stage; expected one of \(Self.stages.joined(separator: ", "))")
+        }
+    }
+
+    func run() async throws {
+        let store: Store
+        let hash: String
+        do {
+            store = try storeOptions.openStore()
+            var h = SHA256Hasher()
+            // The sources file and the export folder decide what a run produces; the pipeline file is
+            // where most fixes go (a key, a model, a budget), so changing it does not restart a run.
+            for file in [sources] {
+                guard let data = FileManager.default.contents(atPath: file) else {
+                    throw ExportError("\(file): cannot read the file")
+                }
+                h.update(data)
+            }
+            h.update(URL(fileURLWithPath: out).standardizedFileURL.path)
+            hash = h.finalizeHex()
+        } catch {
+            throw fail(error)
+        }
+
+        var start = 0
+        var previous: [StageCounters] = []
+        if let from {
+            start = Self.stages.firstIndex(of: from)!
+        } else if !restart, let last = try store.lastPipelineRun(), last.status != "done", let i = Self.stages.firstIndex(of: last.stage) {
+            if last.configHash == hash {
+                start = i
+                previous = last.summary
+                print("Resuming at \(last.stage): the last run \(last.status == "running" ? "was interrupted there" : "stopped there")"
+                      + (last.error.map { " (\($0))" } ?? "") + ".\n")
+            } else {
+                print("The sources file or export folder changed since the last run stopped at \(last.stage); starting from ingest.\n")
+            }
+        }
+        let id = try store.startPipelineRun(configHash: hash, stage: Self.stages[start])
+        let mark = SummaryCollector.shared.count
+        let began = Date()
+        var counters: [StageCounters] { previous + SummaryCollector.shared.rows(since: mark) }
+
+        for stage in Self.stages[start...] {
+            try store.updatePipelineRun(id, status: "running", stage: stage, summary: counters)
+            print("== \(stage)")
+            let before = SummaryCollector.shared.count
+            do {
+                try await runStage(stage)
+                // A budget that ended the stage early leaves work undone: stop here and resume here.
+                if let stopped = SummaryCollector.shared.rows(since: before).first(where: { $0.note?.hasPrefix("stopped") == true }) {
+                    throw ExportError("\(stopped.stage): \(stopped.note ?? "stopped early"); raise --max-cost or run again to continue")
+                }
+            } catch {
+                let message = (error as? ExitCode).map { "exit status \($0.rawValue)" } ?? "\(error)"
+                try store.updatePipelineRun(id, status: "failed", stage: stage, error: message, summary: counters)
+                FileHandle.standardError.write(Data("""
+                    error: the run stopped at \(stage) (\(message)).
+                    Fix the cause and run `emocfg run` again: it resumes at \(stage).\n
+                    """.utf8))
+                report(counters, seconds: Date().timeIntervalSince(began))
+                throw ExitCode(1)
+            }
+            print("")
+        }
+        try store.updatePipelineRun(id, status: "done", stage: Self.stages.last!, summary: counters)
+        report(counters, seconds: Date().timeIntervalSince(began))
+        if !json {
+            print("\nThe tree: \(URL(fileURLWithPath: out).standardizedFileURL.path)/jsons  (store: \(storeOptions.db))")
+        }
+    }
+
+    func report(_ rows: [StageCounters], seconds: Double) {
+        if json {
+            printJSON(RunReport(seconds: seconds, summary: rows))
+        } else {
+            print("== summary of the run (\(String(format: "%.1f", seconds)) s)\n" + StageCounters.table(rows))
+        }
+    }
+
+    func runStage(_ stage: String) async throws {
+        let db = ["--db", storeOptions.db] + (storeOptions.verbose ? ["--verbose"] : [])
+        let budget = maxCost.map { ["--max-cost", "\($0)"] } ?? []
+        switch stage {
+        case "ingest":
+            var c = try IngestCommand.parse(["--sources", sources] + (jobs.map { ["--jobs", "\($0)"] } ?? []) + db)
+            try await c.run()
+        case "annotate":
+            var c = try AnnotateCommand.parse(["--stage", "all", "--pipeline", pipeline, "--project", project] + budget + db)
+            try await c.run()
+        case "verify":
+            var c = try VerifyCommand.parse(["--pipeline", pipeline, "--project", project] + budget + db)
+            try await c.run()
+        case "export":
+            var c = try ExportCommand.parse(["--out", out, "--pipeline", pipeline] + db)
+            try await c.run()
+        default:
+            // Rebuild the current version of every mix from its shards and check it against its receipt.
+            let curation = Curation(out: URL(fileURLWithPath: out))
+            let versions = try curation.versions()
+            let latest = Dictionary(versions.map { ($0.mix, $0.version) }, uniquingKeysWith: { max($0, $1) }).values.sorted()
+            guard !latest.isEmpty else { throw ExportError("\(out)/jsons/curation holds no version to reproduce") }
+            for v in latest {
+                var c = try ReceiptReproduce.parse(["v\(v)", "--out", out])
+                try await c.run()
+            }
+        }
+    }
+}
+
+struct RunReport: Encodable {
+    var seconds: Double
+    var summary: [StageCounters]
+}
