@@ -33,20 +33,7 @@ final class AnnotateCommandTests: XCTestCase {
 
     @discardableResult
     func emocfg(_ args: [String], env: [String: String]? = nil) throws -> (status: Int32, out: String, err: String) {
-        let p = Process()
-        p.executableURL = try builtExecutable("emocfg")
-        p.arguments = args + ["--db", db]
-        p.currentDirectoryURL = repo
-        p.environment = env ?? environment
-        // Files, not pipes: a child that fills one pipe while the test drains the other would hang both.
-        let outURL = dir.appendingPathComponent("out-\(UUID().uuidString)"), errURL = dir.appendingPathComponent("err-\(UUID().uuidString)")
-        FileManager.default.createFile(atPath: outURL.path, contents: nil)
-        FileManager.default.createFile(atPath: errURL.path, contents: nil)
-        p.standardOutput = try FileHandle(forWritingTo: outURL)
-        p.standardError = try FileHandle(forWritingTo: errURL)
-        try p.run()
-        p.waitUntilExit()
-        return (p.terminationStatus, (try? String(contentsOf: outURL, encoding: .utf8)) ?? "", (try? String(contentsOf: errURL, encoding: .utf8)) ?? "")
+        try runExecutable("emocfg", args + ["--db", db], in: repo, environment: env ?? environment)
     }
 
     func ingest(_ sources: [String]) throws {

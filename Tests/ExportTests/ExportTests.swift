@@ -231,7 +231,7 @@ final class ExportTests: XCTestCase {
         // The CLI says the same and exits 1.
         let cli = try runCLI(["receipt", "reproduce", "v1", "--out", out.path])
         XCTAssertEqual(cli.status, 1)
-        XCTAssertTrue(cli.stderr.contains("\(shard.path):3"), cli.stderr)
+        XCTAssertTrue(cli.err.contains("\(shard.path):3"), cli.err)
     }
 
     func test_an_export_that_changes_shards_writes_new_versions_and_the_old_ones_still_reproduce() throws {
@@ -352,20 +352,5 @@ final class ExportTests: XCTestCase {
 
     // MARK: - CLI
 
-    func runCLI(_ args: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
-        let p = Process()
-        p.executableURL = try builtExecutable("emocfg")
-        p.arguments = args
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("emocfg-cli-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let o = dir.appendingPathComponent("out"), e = dir.appendingPathComponent("err")
-        FileManager.default.createFile(atPath: o.path, contents: nil)
-        FileManager.default.createFile(atPath: e.path, contents: nil)
-        p.standardOutput = try FileHandle(forWritingTo: o)
-        p.standardError = try FileHandle(forWritingTo: e)
-        try p.run()
-        p.waitUntilExit()
-        return (p.terminationStatus, try String(contentsOf: o, encoding: .utf8), try String(contentsOf: e, encoding: .utf8))
-    }
+    func runCLI(_ args: [String]) throws -> (status: Int32, out: String, err: String) { try runExecutable("emocfg", args) }
 }

@@ -26,23 +26,11 @@ final class RunCommandTests: XCTestCase {
 
     @discardableResult
     func emocfg(_ args: [String]) throws -> (status: Int32, out: String, err: String) {
-        let p = Process()
-        p.executableURL = try builtExecutable("emocfg")
-        // `receipt` reads only the export folder; every other command takes the store.
-        p.arguments = args + (args.first == "receipt" ? [] : ["--db", db])
-        p.currentDirectoryURL = repo
         var env = ProcessInfo.processInfo.environment
         env["EMOCFG_STANDIN_PORT"] = "\(standin.port)"
         env["EMOCFG_DEMO_KEY"] = "demo-key"
-        p.environment = env
-        let o = dir.appendingPathComponent("out-\(UUID().uuidString)"), e = dir.appendingPathComponent("err-\(UUID().uuidString)")
-        FileManager.default.createFile(atPath: o.path, contents: nil)
-        FileManager.default.createFile(atPath: e.path, contents: nil)
-        p.standardOutput = try FileHandle(forWritingTo: o)
-        p.standardError = try FileHandle(forWritingTo: e)
-        try p.run()
-        p.waitUntilExit()
-        return (p.terminationStatus, (try? String(contentsOf: o, encoding: .utf8)) ?? "", (try? String(contentsOf: e, encoding: .utf8)) ?? "")
+        // `receipt` reads only the export folder; every other command takes the store.
+        return try runExecutable("emocfg", args + (args.first == "receipt" ? [] : ["--db", db]), in: repo, environment: env)
     }
 
     func run(_ extra: [String] = []) throws -> (status: Int32, out: String, err: String) {

@@ -101,3 +101,25 @@ public func blocking<T: Sendable>(_ body: @escaping @Sendable () async throws ->
     done.wait()
     return try result.get()
 }
+
+/// Runs a built executable to its end and returns its status and output. Output goes through files,
+/// not pipes: a child that fills one pipe while the test drains the other would hang both.
+public func runExecutable(_ name: String, _ args: [String], in directory: URL? = nil,
+                          environment: [String: String]? = nil) throws -> (status: Int32, out: String, err: String) {
+    let p = Process()
+    p.executableURL = try builtExecutable(name)
+    p.arguments = args
+    if let directory { p.currentDirectoryURL = directory }
+    if let environment { p.environment = environment }
+    let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("emocfg-run-output-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: scratch) }
+    let o = scratch.appendingPathComponent("out"), e = scratch.appendingPathComponent("err")
+    FileManager.default.createFile(atPath: o.path, contents: nil)
+    FileManager.default.createFile(atPath: e.path, contents: nil)
+    p.standardOutput = try FileHandle(forWritingTo: o)
+    p.standardError = try FileHandle(forWritingTo: e)
+    try p.run()
+    p.waitUntilExit()
+    return (p.terminationStatus, (try? String(contentsOf: o, encoding: .utf8)) ?? "", (try? String(contentsOf: e, encoding: .utf8)) ?? "")
+}
