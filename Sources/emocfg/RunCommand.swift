@@ -135,16 +135,16 @@ struct RunCommand: AsyncParsableCommand {
         let budget = maxCost.map { ["--max-cost", "\($0)"] } ?? []
         switch stage {
         case "ingest":
-            var c = try IngestCommand.parse(["--sources", sources] + (jobs.map { ["--jobs", "\($0)"] } ?? []) + db)
+            let c = try IngestCommand.parse(["--sources", sources] + (jobs.map { ["--jobs", "\($0)"] } ?? []) + db)
             try await c.run()
         case "annotate":
-            var c = try AnnotateCommand.parse(["--stage", "all", "--pipeline", pipeline, "--project", project] + budget + db)
+            let c = try AnnotateCommand.parse(["--stage", "all", "--pipeline", pipeline, "--project", project] + budget + db)
             try await c.run()
         case "verify":
-            var c = try VerifyCommand.parse(["--pipeline", pipeline, "--project", project] + budget + db)
+            let c = try VerifyCommand.parse(["--pipeline", pipeline, "--project", project] + budget + db)
             try await c.run()
         case "export":
-            var c = try ExportCommand.parse(["--out", out, "--pipeline", pipeline] + db)
+            let c = try ExportCommand.parse(["--out", out, "--pipeline", pipeline] + db)
             try await c.run()
         default:
             // Rebuild the current version of every mix from its shards and check it against its receipt.
@@ -153,7 +153,7 @@ struct RunCommand: AsyncParsableCommand {
             let latest = Dictionary(versions.map { ($0.mix, $0.version) }, uniquingKeysWith: { max($0, $1) }).values.sorted()
             guard !latest.isEmpty else { throw ExportError("\(out)/jsons/curation holds no version to reproduce") }
             for v in latest {
-                var c = try ReceiptReproduce.parse(["v\(v)", "--out", out])
+                let c = try ReceiptReproduce.parse(["v\(v)", "--out", out])
                 try await c.run()
             }
         }
