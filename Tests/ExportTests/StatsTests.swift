@@ -1,5 +1,5 @@
 import EmoCFG
-import Export
+@testable import Export
 import Foundation
 import TestSupport
 import XCTest
@@ -80,6 +80,182 @@ final class StatsTests: XCTestCase {
         }
     }
 
+    /// More of what a store can hold, on top of `populate`: clips gone, failed and not probed, a face
+    /// box without a view, labels that are only a score or only attributes, a source without clips; a
+    /// rewrite chain (c4 → c4#r1 → c4#r2), two rewrites of one parent, a rewritten parent that was
+    /// accepted, a later-round sample of another stage naming a caption (not a rewrite of it), stages
+    /// outside the pipeline's, a stage with failures only; caption answers that are not strings, that
+    /// are missing or that hold a NUL; samples with two and four verdicts.
+    func populateEdgeCases() throws {
+        try store.upsertSource(SourceRow(name: "Delta", root: "/data/delta", adapter: "manifest", adapterVersion: 1, licence: "MIT"))
+        try store.upsertSource(SourceRow(name: "Empty", root: "/data/empty", adapter: "manifest", adapterVersion: 1, licence: nil))
+        func clip(_ key: String, duration: Double?, face: Double?, view: ViewClass?, labels: NormalizedLabels,
+                  status: ClipStatus = .ok) -> StoredClip {
+            StoredClip(uid: "Delta/\(key)", source: "Delta", record: ClipRecord(key: key, path: "\(key).mp4", labels: labels),
+                       probe: duration.map { ProbeResult(duration: $0) }, face: face.map { FaceBox(x: 0.1, y: 0.2, w: $0, h: 0.5, origin: .sidecar) },
+                       view: view, fileSize: 1, fileMtime: 1, recordHash: key, status: status, error: nil)
+        }
+        var scored = NormalizedLabels(sentimentScore: 1.5)
+        scored.facts = ["gender": "female"]
+        try store.upsertClips([
+            clip("a", duration: 0.1, face: 0.3, view: .head, labels: NormalizedLabels(emotion: "anger", emotions: ["fear"])),
+            clip("b", duration: 0.2, face: 0.02, view: nil, labels: scored),
+            clip("c", duration: nil, face: nil, view: .half, labels: NormalizedLabels(attributes: ["action": []])),
+            clip("d", duration: 59.9, face: 0.0999, view: .full, labels: NormalizedLabels(valence: -0.5, arousal: 0.25)),
+            clip("e", duration: 0.3, face: 0.5, view: .head, labels: NormalizedLabels(emotion: "neutral"), status: .gone),
+            clip("f", duration: nil, face: nil, view: nil, labels: NormalizedLabels(sentiment: "negative"), status: .failed),
+            clip("g", duration: 1e-9, face: 0.4, view: .head, labels: NormalizedLabels(emotions: ["calm", "sadness"])),
+        ])
+        try store.recordSplits([("Delta/a", "test", "group:x"), ("Delta/b", "test", "group:x"), ("Delta/e", "train", "group:y"),
+                                ("Delta/g", "train", "group:z")])
+
+        func sample(_ uid: String, _ clip: String, stage: String, task: SampleTask = .emotion, form: SampleForm = .caption,
+                    content: JSONValue? = nil, parent: String? = nil, round: Int = 0, status: SampleStatus = .pending) -> NewSample {
+            NewSample(uid: uid, clipUID: clip, stage: stage, task: task, form: form,
+                      content: content ?? ["question": "Q?", "answer": .string("Delta \(uid) shows cheerful expressions")],
+                      promptID: "p", promptHash: "h", parentUID: parent, round: round, status: status)
+        }
+        try store.upsertSamples([
+            sample("c4", "Delta/a", stage: "caption"),
+            sample("c5", "Delta/b", stage: "caption", status: .accepted),
+            sample("c6", "Delta/c", stage: "caption", task: .attribute, content: ["question": "Q?", "answer": 42]),
+            sample("c7", "Delta/d", stage: "caption", task: .expression, content: ["question": "Q?"]),
+            sample("c8", "Delta/e", stage: "caption", content: ["question": "Q?", "answer": "nul\u{0}separated wording, résumé naïve"]),
+            sample("q2", "Delta/a", stage: "qa", task: .qa, form: .open, parent: "c5", round: 1, status: .accepted),
+            sample("z1", "Delta/f", stage: "zeta", task: .attribute, form: .short, status: .accepted),
+            sample("z2", "Delta/g", stage: "beta-stage", task: .expression, form: .mcq, status: .rejected),
+        ])
+        try store.decide(sample: "c4", status: .rejected, reasons: "rewritten",
+                         rewrite: sample("c4#r1", "Delta/a", stage: "caption", parent: "c4", round: 1))
+        try store.decide(sample: "c4#r1", status: .rejected, reasons: "rewritten",
+                         rewrite: sample("c4#r2", "Delta/a", stage: "caption", parent: "c4#r1", round: 2))
+        try store.decide(sample: "c4#r2", status: .accepted, reasons: nil)
+        // Two rewrites of one parent, and a rewritten parent whose status says accepted.
+        try store.upsertSamples([sample("c5#r1", "Delta/b", stage: "caption", parent: "c5", round: 1),
+                                 sample("c5#r2", "Delta/b", stage: "caption", parent: "c5", round: 2, status: .rejected)])
+        try store.recordFailure(stage: "omega", item: "Delta/a", clip: "Delta/a", reason: "timeout")
+        try store.recordFailure(stage: "caption", item: "Delta/c", clip: "Delta/c", reason: "invalid answer")
+
+        let votes: [(String, [(String, Bool)])] = [
+            ("c4", [("judge-a", false), ("judge-b", true)]),
+            ("c5", [("judge-a", true), ("judge-b", true), ("judge-c", true), ("judge-d", false)]),
+            ("z1", [("judge-a", true), ("judge-b", false), ("judge-c", false)]),
+            ("c4#r2", [("judge-d", true)]),
+        ]
+        for (uid, vs) in votes {
+            for (judge, pass) in vs {
+                try store.saveVerdict(Verdict(sampleUID: uid, round: 0, judge: judge, pass: pass, wrongAspects: ["emotion"],
+                                              suggestion: "s", llmCall: nil))
+            }
+        }
+    }
+
+    /// The statistics computed the straightforward way, from whole tables in memory: every clip, every
+    /// sample of a stage, every verdict (how `gather` read the store before it streamed).
+    func referenceGather() throws -> StatsData {
+        var data = StatsData()
+        var index: [String: Int] = [:]
+        for row in try store.sources() {
+            index[row.name] = data.sources.count
+            data.sources.append(StatsData.Source(name: row.name, licence: row.licence))
+        }
+        let sides = try store.clipSplits()
+        var clipSource: [String: Int] = [:]
+        var labels: [Int: [String: Int]] = [:]
+        for clip in try store.clips() {
+            let i = try XCTUnwrap(index[clip.source])
+            clipSource[clip.uid] = i
+            guard clip.status == .ok else {
+                data.sources[i].unusableClips += 1
+                continue
+            }
+            data.sources[i].clips += 1
+            data.sources[i].seconds += clip.probe?.duration ?? 0
+            data.sources[i].duration.add(clip.probe?.duration)
+            data.sources[i].faceRatio.add(clip.faceRatio)
+            switch clip.view {
+            case .head: data.sources[i].views.head += 1
+            case .half: data.sources[i].views.half += 1
+            case .full: data.sources[i].views.full += 1
+            case nil: data.sources[i].views.unknown += 1
+            }
+            labels[i, default: [:]][StatsData.primaryLabel(clip.record.labels), default: 0] += 1
+            switch sides[clip.uid] {
+            case "train": data.sources[i].train += 1
+            case "test": data.sources[i].test += 1
+            default: break
+            }
+        }
+        for (i, counts) in labels { data.sources[i].labels = StatsData.ranked(counts) }
+
+        var tasks: [String: StatsData.TaskForm] = [:]
+        var terms = ReferenceTermCounter()
+        let stageNames = try store.sampleCounts().keys.sorted { a, b in
+            let order = StatsData.stageOrder
+            return (order.firstIndex(of: a) ?? order.count, a) < (order.firstIndex(of: b) ?? order.count, b)
+        }
+        for name in stageNames {
+            let samples = try store.samples(stage: name)
+            let rewritten = Set(samples.lazy.filter { $0.round > 0 }.compactMap(\.parentUID))
+            var stage = StatsData.Stage(name: name)
+            for s in samples {
+                let wasRewritten = rewritten.contains(s.uid)
+                stage.outcomes.add(s.status, rewritten: wasRewritten)
+                if let i = clipSource[s.clipUID] { data.sources[i].samples.add(s.status, rewritten: wasRewritten) }
+                let key = "\(s.task.rawValue)/\(s.form.rawValue)"
+                tasks[key, default: StatsData.TaskForm(task: s.task.rawValue, form: s.form.rawValue)].samples += 1
+                if s.status == .accepted { tasks[key]!.accepted += 1 }
+                if name == "caption" && s.status != .rejected, let answer = s.content["answer"]?.stringValue { terms.add(answer) }
+            }
+            data.stages.append(stage)
+        }
+        data.tasks = tasks.values.sorted { ($0.task, $0.form) < ($1.task, $1.form) }
+        data.terms = Array(StatsData.ranked(terms.counts).prefix(StatsData.termCount))
+
+        var judges: [String: StatsData.Judge] = [:]
+        var votes: [String: (votes: Int, passes: Int)] = [:]
+        for v in try store.verdicts() {
+            judges[v.judge, default: StatsData.Judge(judge: v.judge)].verdicts += 1
+            if v.pass { judges[v.judge]!.passes += 1 }
+            votes[v.sampleUID, default: (0, 0)].votes += 1
+            if v.pass { votes[v.sampleUID]!.passes += 1 }
+        }
+        data.judges = judges.values.sorted { $0.judge < $1.judge }.map { j in
+            var j = j
+            j.passRate = j.verdicts == 0 ? 0 : Double(j.passes) / Double(j.verdicts)
+            return j
+        }
+        var tally: [Int: [Int: Int]] = [:]
+        for (_, v) in votes { tally[v.votes, default: [:]][v.passes, default: 0] += 1 }
+        let committee = tally.filter { $0.key >= 2 }
+            .max { ($0.value.values.reduce(0, +), $0.key) < ($1.value.values.reduce(0, +), $1.key) }
+        if let committee {
+            data.agreement = StatsData.Agreement(kappa: StatsData.fleissKappa(raters: committee.key, subjectsByPasses: committee.value),
+                                                 raters: committee.key, subjects: committee.value.values.reduce(0, +))
+        }
+        return data
+    }
+
+    /// `data` with only what the card detail gathers: no per-clip figures, judges by name only, no
+    /// agreement, no terms.
+    func cardPart(_ data: StatsData) -> StatsData {
+        var d = data
+        for i in d.sources.indices {
+            let s = d.sources[i]
+            var card = StatsData.Source(name: s.name, licence: s.licence)
+            card.clips = s.clips
+            card.unusableClips = s.unusableClips
+            card.train = s.train
+            card.test = s.test
+            card.samples = s.samples
+            d.sources[i] = card
+        }
+        d.judges = d.judges.map { StatsData.Judge(judge: $0.judge) }
+        d.agreement = StatsData.Agreement()
+        d.terms = []
+        return d
+    }
+
     /// Every chart of a page: its id, the bars it says it has, the bars it has, and its markup.
     func charts(_ html: String) -> [String: (expected: Int, bars: Int, svg: String)] {
         var out: [String: (Int, Int, String)] = [:]
@@ -131,6 +307,84 @@ final class StatsTests: XCTestCase {
         XCTAssertEqual(data.agreement.raters, 3)
         XCTAssertEqual(data.agreement.subjects, 4)
         XCTAssertEqual(try XCTUnwrap(data.agreement.kappa), 1.0 / 3, accuracy: 1e-12)
+    }
+
+    func test_streaming_gather_equals_the_whole_table_computation() throws {
+        try populate()
+        XCTAssertEqual(try StatsData.gather(from: store), try referenceGather())
+        try populateEdgeCases()
+        let data = try StatsData.gather(from: store)
+        let reference = try referenceGather()
+        XCTAssertEqual(data, reference)
+        XCTAssertEqual(try data.jsonData(), try reference.jsonData(), "stats.json byte for byte")
+
+        // The edge cases are there, so the equality above says something about them.
+        XCTAssertEqual(data.stages.map(\.name), ["instruct", "caption", "qa", "rationale", "beta-stage", "omega", "zeta"])
+        let stages = Dictionary(uniqueKeysWithValues: data.stages.map { ($0.name, $0.outcomes) })
+        XCTAssertEqual(stages["omega"], StatsData.Outcomes(), "a stage with failures only is listed, with no samples")
+        let caption = try XCTUnwrap(stages["caption"])
+        // c1, c4, c4#r1 and c5 (accepted, yet rewritten) are rewritten; c1#r1, c4#r2 accepted; c2, c5#r2 rejected;
+        // c3, c5#r1, c6, c7 and c8 pending.
+        XCTAssertEqual([caption.accepted, caption.rewritten, caption.rejected, caption.pending], [2, 4, 2, 5])
+        XCTAssertEqual(stages["qa"]?.accepted, 1, "a later-round sample of another stage does not make its parent rewritten")
+        let delta = try XCTUnwrap(data.sources.first { $0.name == "Delta" })
+        XCTAssertEqual([delta.clips, delta.unusableClips, delta.train, delta.test], [5, 2, 1, 2])
+        XCTAssertEqual(delta.duration.unknown, 1)
+        XCTAssertEqual([delta.views.head, delta.views.half, delta.views.full, delta.views.unknown], [2, 1, 1, 1])
+        XCTAssertEqual(Set(delta.labels.map(\.name)), ["anger", "calm", "other labels"])
+        XCTAssertEqual(delta.labels.first { $0.name == "other labels" }?.count, 3)
+        XCTAssertEqual(data.sources.first { $0.name == "Empty" }, StatsData.Source(name: "Empty", licence: nil))
+        XCTAssertTrue(data.terms.contains { $0.name == "separated" } && data.terms.contains { $0.name == "nul" },
+                      "an answer holding a NUL is read to its end: \(data.terms)")
+        XCTAssertTrue(data.terms.contains { $0.name == "résumé" })
+        XCTAssertEqual(data.judges.map(\.judge), ["judge-a", "judge-b", "judge-c", "judge-d"])
+    }
+
+    func test_card_detail_gathers_the_card_figures_of_the_full_gather() throws {
+        try populate()
+        try populateEdgeCases()
+        let full = try StatsData.gather(from: store)
+        let card = try StatsData.gather(from: store, detail: .card)
+        XCTAssertEqual(card, cardPart(full))
+        XCTAssertNil(card.agreement.kappa)
+        XCTAssertTrue(card.terms.isEmpty && card.sources.allSatisfy { $0.labels.isEmpty && $0.duration.total == 0 })
+        XCTAssertEqual(DatasetCard(stats: card, versions: [], toolVersion: "1").markdown(),
+                       DatasetCard(stats: cardPart(full), versions: [], toolVersion: "1").markdown())
+        XCTAssertEqual(try StatsData.gather(from: Store(path: try temporaryStorePath()), detail: .card), StatsData(), "an empty store")
+    }
+
+    func test_term_counter_reads_utf8_bytes_as_the_scalar_reading_did() throws {
+        let texts = [
+            "The woman's smile; THE MAN'S FROWN. Doesn't they're o'clock rock'n'roll ''quoted'' don't' 'tis",
+            "Café naïve façade déjà-vu — rôle coöperate Zoë soirée ÉCOLE İstanbul ǅemal ﬁne ß STRASSE",
+            "Her smile’s warmth; l’homme rit’ ’quote’ 1080p mp4 3ece9 abc123def x2 a1 αβγ ΑΒΓΔ Ωμέγα",
+            "他看起来很开心 这件事太突然了 한국어 한국어 한국어 Kelvin \u{212A}elvin ﬀ ﬀﬀ",
+            "tab\tsep new\nline nul\u{0}inside emoji 🙂 smiles🙂smiles \u{1}ctl combining e\u{301}e\u{301}e",
+            String(repeating: "word ", count: 50) + String(repeating: "x", count: 5000),
+            "", "a", "ab", "abc", "'s", "abc's", "abcs'", "ab's", "abc''s",
+        ]
+        var bytesCounter = TermCounter(), reference = ReferenceTermCounter()
+        for t in texts {
+            bytesCounter.add(t)
+            reference.add(t)
+        }
+        XCTAssertEqual(bytesCounter.counts, reference.counts)
+        XCTAssertEqual(bytesCounter.counts["한국어"], 3)
+        XCTAssertEqual(bytesCounter.counts["word"], 50)
+
+        // Bytes that are not UTF-8 end a word, as the replacement character would.
+        let broken: [[UInt8]] = [
+            Array("caf".utf8) + [0xC3] + Array("smiles".utf8), Array("abc".utf8) + [0xE0, 0x80, 0x80] + Array("def".utf8),
+            Array("ghi".utf8) + [0xED, 0xA0, 0x80] + Array("jkl".utf8), Array("mno".utf8) + [0xF0, 0x90, 0x80] + Array("pqr".utf8),
+            Array("stu".utf8) + [0xF4, 0x90, 0x80, 0x80, 0xC0, 0xAF, 0xFF] + Array("vwx".utf8), [0xE2, 0x80] + Array("’yz".utf8),
+        ]
+        var fromBytes = TermCounter(), fromStrings = ReferenceTermCounter()
+        for b in broken {
+            b.withUnsafeBufferPointer { fromBytes.add(utf8: $0) }
+            fromStrings.add(String(decoding: b, as: UTF8.self))
+        }
+        XCTAssertEqual(fromBytes.counts, fromStrings.counts)
+        XCTAssertEqual(fromBytes.counts["smiles"], 1)
     }
 
     func test_fleiss_kappa_on_hand_computed_tables() throws {
@@ -224,5 +478,56 @@ final class StatsTests: XCTestCase {
         let empty = DatasetCard(stats: StatsData(), versions: [], toolVersion: "9.9.9").markdown()
         XCTAssertTrue(empty.contains("No curation version has been written yet."))
         XCTAssertTrue(empty.contains("three judge models voted"))
+    }
+}
+
+/// `TermCounter` as it read answers before it read bytes: through the string's Unicode scalars, each
+/// word made a `String`. The byte reading must count the same words.
+struct ReferenceTermCounter {
+    var counts: [String: Int] = [:]
+    private var word: [UInt8] = []
+    private var letters = 0
+    private var digits = false
+
+    mutating func add(_ text: String) {
+        for scalar in text.unicodeScalars {
+            let v = scalar.value
+            if v < 0x80 {
+                switch UInt8(v) {
+                case 0x61...0x7A: word.append(UInt8(v)); letters += 1
+                case 0x41...0x5A: word.append(UInt8(v) + 0x20); letters += 1
+                case 0x27 where letters > 0: word.append(0x27)
+                case 0x30...0x39: digits = true
+                default: flush()
+                }
+            } else if scalar.properties.isAlphabetic {
+                word.append(contentsOf: scalar.properties.lowercaseMapping.utf8)
+                letters += 1
+            } else if v == 0x2019 && letters > 0 {
+                word.append(0x27)
+            } else {
+                flush()
+            }
+        }
+        flush()
+    }
+
+    private mutating func flush() {
+        defer {
+            word.removeAll(keepingCapacity: true)
+            letters = 0
+            digits = false
+        }
+        guard letters >= 3, !digits else { return }
+        while word.last == 0x27 { word.removeLast() }
+        var n = letters
+        if word.count >= 2 && word[word.count - 2] == 0x27 && word[word.count - 1] == 0x73 {
+            word.removeLast(2)
+            n -= 1
+        }
+        guard n >= 3, !word.contains(0x27) else { return }
+        let w = String(decoding: word, as: UTF8.self)
+        guard !TermCounter.stopwords.contains(w) else { return }
+        counts[w, default: 0] += 1
     }
 }

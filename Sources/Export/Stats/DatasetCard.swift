@@ -32,9 +32,10 @@ public struct DatasetCard: Sendable {
         self.toolVersion = toolVersion
     }
 
-    /// Gathers the store's statistics for the card.
+    /// Gathers what the card shows from the store's aggregates (`StatsData.Detail.card`): cheap
+    /// enough for every export to write the card.
     public init(store: Store, versions: [CardVersion], toolVersion: String) throws {
-        self.init(stats: try StatsData.gather(from: store), versions: versions, toolVersion: toolVersion)
+        self.init(stats: try StatsData.gather(from: store, detail: .card), versions: versions, toolVersion: toolVersion)
     }
 
     /// What the card says of a source with no licence in `sources.yaml`.

@@ -6,9 +6,10 @@ import Foundation
 /// samples by task, form and committee outcome, the judges' pass rates and agreement, and the words
 /// the captions use most.
 ///
-/// Gathered with counters only, in one pass over the clips, one pass per stage over its samples and
-/// one over the verdicts: a store of 200k clips and 2M samples is summarised in about the time it
-/// takes to read it, and only one stage's samples are in memory at a time.
+/// Gathered from one snapshot through `StatsReader`, which streams every table it reads one row at a
+/// time into counters (clips in uid order, samples and verdicts in one pass each, the caption
+/// answers): memory stays flat however many samples and verdicts the store holds. The dataset card
+/// reads only what it shows (`gather(from:detail: .card)`), a few seconds' work on 2M samples.
 public struct StatsData: Codable, Sendable, Equatable {
     /// Counts over fixed bins: bin `i` holds the values in `[lowerBounds[i], lowerBounds[i + 1])`, the
     /// last bin everything from its lower bound up. The bins are the same for every source, so
@@ -52,16 +53,17 @@ public struct StatsData: Codable, Sendable, Equatable {
         public init() {}
         public var total: Int { accepted + rewritten + rejected + pending }
 
-        /// Counts a sample: rewritten when a rewrite names it (its status is then `rejected`), else by status.
-        mutating func add(_ status: SampleStatus, rewritten wasRewritten: Bool) {
+        /// Counts `count` samples: rewritten when a rewrite names them (their status is then `rejected`),
+        /// else by status.
+        mutating func add(_ status: SampleStatus, rewritten wasRewritten: Bool, count: Int = 1) {
             if wasRewritten {
-                rewritten += 1
+                rewritten += count
                 return
             }
             switch status {
-            case .accepted: accepted += 1
-            case .rejected: rejected += 1
-            case .pending: pending += 1
+            case .accepted: accepted += count
+            case .rejected: rejected += count
+            case .pending: pending += count
             }
         }
     }
@@ -177,110 +179,142 @@ public struct StatsData: Codable, Sendable, Equatable {
 
     public init() {}
 
-    /// Reads the store's clips, splits, samples and verdicts.
-    public static func gather(from store: Store) throws -> StatsData {
-        var data = StatsData()
-        var index: [String: Int] = [:]
-        for row in try store.sources() {
-            index[row.name] = data.sources.count
-            data.sources.append(Source(name: row.name, licence: row.licence))
-        }
-        // A clip's source is always recorded (foreign key); the fallback keeps a hand-edited store readable.
-        func slot(_ name: String) -> Int {
-            if let i = index[name] { return i }
-            index[name] = data.sources.count
-            data.sources.append(Source(name: name, licence: nil))
-            return data.sources.count - 1
-        }
+    /// How much `gather` reads.
+    public enum Detail: Sendable {
+        /// Everything: the report's figures.
+        case full
+        /// What the dataset card shows: sources with their licence, clip counts (usable, unusable,
+        /// per side) and sample outcomes; stages; tasks and forms; the judges by name (their verdicts
+        /// and passes left 0). Durations, face sizes, views, labels, the judges' pass rates, the
+        /// agreement and the caption terms are left empty: they need a pass over every clip, over
+        /// every verdict's row, or over every caption's text.
+        case card
+    }
 
-        let sides = try store.clipSplits()
-        var clipSource: [String: Int] = [:]
+    /// Reads the store's clips, splits, samples and verdicts: everything the report shows.
+    public static func gather(from store: Store) throws -> StatsData {
+        try gather(from: store, detail: .full)
+    }
+
+    /// Reads the store at the given detail, from one snapshot. Samples and verdicts are only ever
+    /// streamed into counters, so memory does not grow with their number.
+    public static func gather(from store: Store, detail: Detail) throws -> StatsData {
+        try store.withStatsReader { reader in
+            var data = StatsData()
+            var index: [String: Int] = [:]
+            for row in try reader.sources() {
+                index[row.name] = data.sources.count
+                data.sources.append(Source(name: row.name, licence: row.licence))
+            }
+            // A clip's source is always recorded (foreign key); the fallback keeps a hand-edited store readable.
+            for name in try reader.unrecordedClipSources() where index[name] == nil {
+                index[name] = data.sources.count
+                data.sources.append(Source(name: name, licence: nil))
+            }
+            switch detail {
+            case .full: try data.addClips(reader, index: index)
+            case .card: try data.addClipCounts(reader, index: index)
+            }
+            try data.addSamples(reader, index: index)
+            if detail == .full {
+                var terms = TermCounter()
+                // Rejected text is not in the dataset (a rewritten parent's text was replaced).
+                try reader.forEachCaptionAnswer { terms.add(utf8: $0) }
+                data.terms = Array(ranked(terms.counts).prefix(termCount))
+            }
+
+            // The card names the judges: their names are in the verdicts' key, a fraction of the rows.
+            let verdicts: (judges: [StatsJudgeCount], tally: [Int: [Int: Int]]) = detail == .full
+                ? try reader.verdictSummary()
+                : (try reader.judges().map { StatsJudgeCount(judge: $0, verdicts: 0, passes: 0) }, [:])
+            var judges: [String: Judge] = [:]
+            for j in verdicts.judges {
+                judges[j.judge, default: Judge(judge: j.judge)].verdicts += j.verdicts
+                judges[j.judge]!.passes += j.passes
+            }
+            data.judges = judges.values.sorted { $0.judge < $1.judge }.map { j in
+                var j = j
+                j.passRate = j.verdicts == 0 ? 0 : Double(j.passes) / Double(j.verdicts)
+                return j
+            }
+            if detail == .full { data.agreement = agreement(tally: verdicts.tally) }
+            return data
+        }
+    }
+
+    /// Every clip, one at a time: counts, durations, face sizes, views, primary labels and sides.
+    /// In uid order, so that the durations are summed in the same order every time.
+    mutating func addClips(_ reader: StatsReader, index: [String: Int]) throws {
         var labels: [Int: [String: Int]] = [:]
-        for clip in try store.clips() {
-            let i = slot(clip.source)
-            clipSource[clip.uid] = i
+        try reader.forEachClip { clip in
+            guard let i = index[clip.source] else { return }
             guard clip.status == .ok else {
-                data.sources[i].unusableClips += 1
-                continue
+                sources[i].unusableClips += 1
+                return
             }
-            data.sources[i].clips += 1
-            data.sources[i].seconds += clip.probe?.duration ?? 0
-            data.sources[i].duration.add(clip.probe?.duration)
-            data.sources[i].faceRatio.add(clip.faceRatio)
+            sources[i].clips += 1
+            sources[i].seconds += clip.duration ?? 0
+            sources[i].duration.add(clip.duration)
+            sources[i].faceRatio.add(clip.faceRatio)
             switch clip.view {
-            case .head: data.sources[i].views.head += 1
-            case .half: data.sources[i].views.half += 1
-            case .full: data.sources[i].views.full += 1
-            case nil: data.sources[i].views.unknown += 1
+            case .head: sources[i].views.head += 1
+            case .half: sources[i].views.half += 1
+            case .full: sources[i].views.full += 1
+            case nil: sources[i].views.unknown += 1
             }
-            labels[i, default: [:]][primaryLabel(clip.record.labels), default: 0] += 1
-            switch sides[clip.uid] {
-            case "train": data.sources[i].train += 1
-            case "test": data.sources[i].test += 1
+            labels[i, default: [:]][Self.primaryLabel(clip.labels), default: 0] += 1
+            switch clip.side {
+            case "train": sources[i].train += 1
+            case "test": sources[i].test += 1
             default: break
             }
         }
-        for (i, counts) in labels { data.sources[i].labels = ranked(counts) }
+        for (i, counts) in labels { sources[i].labels = Self.ranked(counts) }
+    }
 
+    /// Clip counts per source, counted by SQLite (`GROUP BY` over the clips).
+    mutating func addClipCounts(_ reader: StatsReader, index: [String: Int]) throws {
+        for c in try reader.clipCounts() {
+            guard let i = index[c.source] else { continue }
+            sources[i].clips += c.usable
+            sources[i].unusableClips += c.unusable
+            sources[i].train += c.train
+            sources[i].test += c.test
+        }
+    }
+
+    /// Sample outcomes per source and stage, and samples per task and form, from the store's counts.
+    mutating func addSamples(_ reader: StatsReader, index: [String: Int]) throws {
+        // Stages in pipeline order, then by name; a stage with recorded failures and no samples is listed too.
+        let order = Self.stageOrder
+        let stageNames = try reader.stages().sorted { a, b in
+            (order.firstIndex(of: a) ?? order.count, a) < (order.firstIndex(of: b) ?? order.count, b)
+        }
+        var stageIndex: [String: Int] = [:]
+        for name in stageNames where stageIndex[name] == nil {
+            stageIndex[name] = stages.count
+            stages.append(Stage(name: name))
+        }
         var tasks: [String: TaskForm] = [:]
-        var terms = TermCounter()
-        let stageNames = try store.sampleCounts().keys.sorted { a, b in
-            (stageOrder.firstIndex(of: a) ?? stageOrder.count, a) < (stageOrder.firstIndex(of: b) ?? stageOrder.count, b)
+        for g in try reader.sampleCounts() {
+            if let i = stageIndex[g.stage] { stages[i].outcomes.add(g.status, rewritten: g.rewritten, count: g.count) }
+            if let s = g.source, let i = index[s] { sources[i].samples.add(g.status, rewritten: g.rewritten, count: g.count) }
+            let key = "\(g.task.rawValue)\u{1F}\(g.form.rawValue)"
+            tasks[key, default: TaskForm(task: g.task.rawValue, form: g.form.rawValue)].samples += g.count
+            if g.status == .accepted { tasks[key]!.accepted += g.count }
         }
-        for name in stageNames {
-            let samples = try store.samples(stage: name)
-            // CriticRunner stores a rewrite in its parent's stage, one round later, naming the parent.
-            // Derived samples (a QA pair's caption, a rationale's sample) name a parent too, in round 0.
-            let rewritten = Set(samples.lazy.filter { $0.round > 0 }.compactMap(\.parentUID))
-            var stage = Stage(name: name)
-            for s in samples {
-                let wasRewritten = rewritten.contains(s.uid)
-                stage.outcomes.add(s.status, rewritten: wasRewritten)
-                if let i = clipSource[s.clipUID] { data.sources[i].samples.add(s.status, rewritten: wasRewritten) }
-                let key = "\(s.task.rawValue)\u{1F}\(s.form.rawValue)"
-                tasks[key, default: TaskForm(task: s.task.rawValue, form: s.form.rawValue)].samples += 1
-                if s.status == .accepted { tasks[key]!.accepted += 1 }
-                // Rejected text is not in the dataset (a rewritten parent's text was replaced).
-                if name == "caption" && s.status != .rejected, let answer = s.content["answer"]?.stringValue {
-                    terms.add(answer)
-                }
-            }
-            data.stages.append(stage)
-        }
-        data.tasks = tasks.values.sorted { ($0.task, $0.form) < ($1.task, $1.form) }
-        data.terms = Array(ranked(terms.counts).prefix(termCount))
+        self.tasks = tasks.values.sorted { ($0.task, $0.form) < ($1.task, $1.form) }
+    }
 
-        // Verdicts come ordered by sample: a sample's votes are consecutive.
-        var judges: [String: Judge] = [:]
-        var tallies: [Int: [Int: Int]] = [:]  // verdicts on a sample -> passes -> samples
-        var current: String?
-        var votes = 0, passes = 0
-        for v in try store.verdicts() {
-            judges[v.judge, default: Judge(judge: v.judge)].verdicts += 1
-            if v.pass { judges[v.judge]!.passes += 1 }
-            if v.sampleUID != current {
-                if votes > 0 { tallies[votes, default: [:]][passes, default: 0] += 1 }
-                current = v.sampleUID
-                votes = 0
-                passes = 0
-            }
-            votes += 1
-            if v.pass { passes += 1 }
-        }
-        if votes > 0 { tallies[votes, default: [:]][passes, default: 0] += 1 }
-        data.judges = judges.values.sorted { $0.judge < $1.judge }.map { j in
-            var j = j
-            j.passRate = j.verdicts == 0 ? 0 : Double(j.passes) / Double(j.verdicts)
-            return j
-        }
-        let committee = tallies.filter { $0.key >= 2 }
+    /// The committee's agreement from the table of votes per sample (see `StatsReader.verdictSummary`):
+    /// over the samples with the most common number of verdicts, at least two.
+    static func agreement(tally: [Int: [Int: Int]]) -> Agreement {
+        let committee = tally.filter { $0.key >= 2 }
             .max { ($0.value.values.reduce(0, +), $0.key) < ($1.value.values.reduce(0, +), $1.key) }
-        if let committee {
-            let (raters, bySubject) = (committee.key, committee.value)
-            data.agreement = Agreement(kappa: fleissKappa(raters: raters, subjectsByPasses: bySubject), raters: raters,
-                                       subjects: bySubject.values.reduce(0, +))
-        }
-        return data
+        guard let committee else { return Agreement() }
+        let (raters, bySubject) = (committee.key, committee.value)
+        return Agreement(kappa: fleissKappa(raters: raters, subjectsByPasses: bySubject), raters: raters,
+                         subjects: bySubject.values.reduce(0, +))
     }
 
     /// Fleiss' kappa for two categories (pass, fail): `subjectsByPasses[p]` is how many samples got
@@ -292,7 +326,8 @@ public struct StatsData: Codable, Sendable, Equatable {
         guard n >= 2, subjects > 0, subjectsByPasses.keys.allSatisfy({ (0...n).contains($0) }) else { return nil }
         var passes = 0
         var agreement = 0.0
-        for (p, count) in subjectsByPasses {
+        // By number of passes: summed in a fixed order, the kappa is the same to the last bit every time.
+        for (p, count) in subjectsByPasses.sorted(by: { $0.key < $1.key }) {
             passes += p * count
             agreement += Double(count) * Double(p * p + (n - p) * (n - p) - n) / Double(n * (n - 1))
         }
@@ -344,35 +379,93 @@ struct TermCounter {
         "herself", "themselves", "one", "per", "via", "within", "without", "against", "toward", "towards",
     ]
 
-    var counts: [String: Int] = [:]
+    /// Words counted so far (stopwords left out), by word.
+    var counts: [String: Int] {
+        var out: [String: Int] = [:]
+        table.forEach { bytes, n in
+            let w = String(decoding: bytes, as: UTF8.self)
+            guard !Self.stopwords.contains(w) else { return }
+            out[w, default: 0] += n
+        }
+        return out
+    }
+
+    /// Every word read, stopwords included, by its lowercased UTF-8: the stopwords are left out
+    /// when `counts` is made, so a word costs a hash and a comparison of its bytes.
+    private var table = WordTable()
     /// The word being read, lowercased UTF-8; kept between calls for its capacity.
     private var word: [UInt8] = []
     private var letters = 0
     private var digits = false
 
-    /// Reads one answer. ASCII, nearly all of the text, is lowercased and classified by its byte
-    /// value; other characters through their Unicode properties. Millions of captions go through here.
+    /// Reads one answer.
     mutating func add(_ text: String) {
-        for scalar in text.unicodeScalars {
-            let v = scalar.value
-            if v < 0x80 {
-                switch UInt8(v) {
-                case 0x61...0x7A: word.append(UInt8(v)); letters += 1
-                case 0x41...0x5A: word.append(UInt8(v) + 0x20); letters += 1
+        var text = text
+        text.withUTF8 { add(utf8: $0) }
+    }
+
+    /// Reads one answer given as UTF-8. ASCII, nearly all of the text, is lowercased and classified
+    /// by its byte value; other characters are decoded and classified through their Unicode
+    /// properties. A byte that does not begin a valid UTF-8 sequence ends the word, as the
+    /// replacement character that decoding it as a `String` would give. Millions of captions go
+    /// through here.
+    mutating func add(utf8 bytes: UnsafeBufferPointer<UInt8>) {
+        let n = bytes.count
+        var i = 0
+        while i < n {
+            let c = bytes[i]
+            if c < 0x80 {
+                switch c {
+                case 0x61...0x7A: word.append(c); letters += 1
+                case 0x41...0x5A: word.append(c + 0x20); letters += 1
                 case 0x27 where letters > 0: word.append(0x27)
                 case 0x30...0x39: digits = true
                 default: flush()
                 }
-            } else if scalar.properties.isAlphabetic {
+                i += 1
+                continue
+            }
+            guard let (scalar, length) = Self.decode(bytes, at: i) else {
+                flush()
+                i += 1
+                continue
+            }
+            i += length
+            if scalar.properties.isAlphabetic {
                 word.append(contentsOf: scalar.properties.lowercaseMapping.utf8)
                 letters += 1
-            } else if v == 0x2019 && letters > 0 {  // ’, the typographic apostrophe
+            } else if scalar.value == 0x2019 && letters > 0 {  // ’, the typographic apostrophe
                 word.append(0x27)
             } else {
                 flush()
             }
         }
         flush()
+    }
+
+    /// The scalar of the well-formed UTF-8 sequence of two to four bytes at `i`, and its length.
+    @inline(__always)
+    static func decode(_ b: UnsafeBufferPointer<UInt8>, at i: Int) -> (Unicode.Scalar, Int)? {
+        let b0 = b[i]
+        func cont(_ k: Int, _ range: ClosedRange<UInt8> = 0x80...0xBF) -> UInt32? {
+            guard i + k < b.count, range.contains(b[i + k]) else { return nil }
+            return UInt32(b[i + k] & 0x3F)
+        }
+        switch b0 {
+        case 0xC2...0xDF:
+            guard let c1 = cont(1) else { return nil }
+            return Unicode.Scalar(UInt32(b0 & 0x1F) << 6 | c1).map { ($0, 2) }
+        case 0xE0...0xEF:
+            let range: ClosedRange<UInt8> = b0 == 0xE0 ? 0xA0...0xBF : (b0 == 0xED ? 0x80...0x9F : 0x80...0xBF)
+            guard let c1 = cont(1, range), let c2 = cont(2) else { return nil }
+            return Unicode.Scalar(UInt32(b0 & 0x0F) << 12 | c1 << 6 | c2).map { ($0, 3) }
+        case 0xF0...0xF4:
+            let range: ClosedRange<UInt8> = b0 == 0xF0 ? 0x90...0xBF : (b0 == 0xF4 ? 0x80...0x8F : 0x80...0xBF)
+            guard let c1 = cont(1, range), let c2 = cont(2), let c3 = cont(3) else { return nil }
+            return Unicode.Scalar(UInt32(b0 & 0x07) << 18 | c1 << 12 | c2 << 6 | c3).map { ($0, 4) }
+        default:
+            return nil
+        }
     }
 
     private mutating func flush() {
@@ -389,8 +482,63 @@ struct TermCounter {
             n -= 1
         }
         guard n >= 3, !word.contains(0x27) else { return }
-        let w = String(decoding: word, as: UTF8.self)
-        guard !Self.stopwords.contains(w) else { return }
-        counts[w, default: 0] += 1
+        word.withUnsafeBufferPointer { table.add($0) }
+    }
+}
+
+/// Counts of byte strings: open addressing over FNV-1a hashes, the bytes kept in one buffer. Words
+/// are short and few are new, so a word costs its hash and one comparison.
+struct WordTable {
+    private var slots = [Int32](repeating: -1, count: 1 << 12)
+    private var arena: [UInt8] = []
+    private var starts: [Int] = []
+    private var lengths: [Int] = []
+    private var hashes: [UInt64] = []
+    private var counts: [Int] = []
+
+    mutating func add(_ w: UnsafeBufferPointer<UInt8>) {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for c in w { h = (h ^ UInt64(c)) &* 0x0000_0100_0000_01b3 }
+        let mask = slots.count - 1
+        var i = Int(truncatingIfNeeded: h ^ (h >> 29)) & mask
+        while true {
+            let e = Int(slots[i])
+            if e < 0 { break }
+            if hashes[e] == h && lengths[e] == w.count && equal(e, w) {
+                counts[e] += 1
+                return
+            }
+            i = (i + 1) & mask
+        }
+        slots[i] = Int32(counts.count)
+        starts.append(arena.count)
+        lengths.append(w.count)
+        hashes.append(h)
+        counts.append(1)
+        arena.append(contentsOf: w)
+        if counts.count * 2 > slots.count { grow() }
+    }
+
+    private func equal(_ e: Int, _ w: UnsafeBufferPointer<UInt8>) -> Bool {
+        w.isEmpty || arena.withUnsafeBufferPointer { memcmp($0.baseAddress! + starts[e], w.baseAddress!, w.count) == 0 }
+    }
+
+    private mutating func grow() {
+        slots = [Int32](repeating: -1, count: slots.count * 2)
+        let mask = slots.count - 1
+        for (e, h) in hashes.enumerated() {
+            var i = Int(truncatingIfNeeded: h ^ (h >> 29)) & mask
+            while slots[i] >= 0 { i = (i + 1) & mask }
+            slots[i] = Int32(e)
+        }
+    }
+
+    /// Calls `body` with every distinct byte string and its count, in the order first added.
+    func forEach(_ body: (UnsafeBufferPointer<UInt8>, Int) -> Void) {
+        arena.withUnsafeBufferPointer { a in
+            for e in counts.indices {
+                body(UnsafeBufferPointer(rebasing: a[starts[e]..<starts[e] + lengths[e]]), counts[e])
+            }
+        }
     }
 }
