@@ -29,6 +29,7 @@ bench:
 	$$($(SWIFT) build -c release --show-bin-path)/emocfg-bench sample
 	$$($(SWIFT) build -c release --show-bin-path)/emocfg-bench llm --requests 5000
 	$$($(SWIFT) build -c release --show-bin-path)/emocfg-bench ratelimit --rpm 3000 --seconds 60
+	$$($(SWIFT) build -c release --show-bin-path)/emocfg-bench export
 
 clean:
 	rm -rf .build $(DEMO_DIR)

@@ -59,15 +59,12 @@ public struct EvaluationFile: Sendable, Equatable {
 
     public var path: String { "jsons/test/\(directory)/\(name)" }
 
-    /// Whether a test-side sample belongs in this file.
-    func takes(_ row: ExportSampleRow, source: String, sampled: Bool) -> Bool {
-        switch rule {
-        case let .instruct(s, family, form):
-            return row.stage == "instruct" && source == s && row.kind == family && row.form == form
-        case .sampledCaptions:
-            return sampled && row.stage == "caption"
-        case .sampledAttributeQA:
-            return sampled && row.stage == "qa" && Self.qaAttributes.contains(row.aspect ?? "")
-        }
+    /// Which test-side samples belong in each file (the exporter applies this on the bytes it reads):
+    /// `.instruct`: stage `instruct`, the file's source, `content.kind` == family and the form;
+    /// `.sampledCaptions`: stage `caption` and in the sampled set; `.sampledAttributeQA`: stage `qa`,
+    /// an aspect in `qaAttributes`, and in the sampled set.
+    var instructRule: (source: String, family: String, form: String)? {
+        if case let .instruct(source, family, form) = rule { return (source, family, form) }
+        return nil
     }
 }

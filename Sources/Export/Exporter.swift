@@ -1,5 +1,8 @@
 import EmoCFG
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// One file the export wrote.
 public struct ExportedFile: Sendable, Equatable, Codable {
@@ -32,10 +35,12 @@ public struct ExportResult: Sendable {
     public var videoProblems: [String]
 }
 
-/// Writes the whole `jsons/` tree from the store in two passes over one snapshot: the first
-/// decides the sampled sets (SQLite extracts only uid, task and label), the second renders every
-/// accepted sample once and sends its line to the full shard, the sampled shard and the evaluation
-/// files it belongs in. Memory stays flat in the number of samples apart from a few bytes each.
+/// Writes the whole `jsons/` tree from the store in one pass over one snapshot: every accepted
+/// sample is rendered once, straight from the bytes SQLite hands over, and goes to its full shard
+/// and the evaluation files it belongs in, while its rank for the sampled sets is noted. The sampled
+/// files are then filled from the full shards' files, so the store is read once. A background
+/// thread hashes and writes what the loop renders. Memory stays flat in the number of samples
+/// apart from a few bytes each.
 public struct Exporter {
     public var out: URL
     public var settings: ExportSettings
@@ -72,18 +77,19 @@ public struct Exporter {
         let fm = FileManager.default
         try fm.createDirectory(at: out, withIntermediateDirectories: true)
 
+        let writer = ShardWriter()
         var sinks: [String: ShardSink] = [:]
         var meta: [String: ExportedFile] = [:]
-        var clipsUsed: [String: ExportClip] = [:]
+        var used = VideosUsed()
         let state: [String: JSONValue]
         do {
             state = try store.withExportReader { reader in
                 let clips = try reader.clips()
-                let selected = try plan(reader, clips: clips)
-                try write(reader, clips: clips, selected: selected, sinks: &sinks, meta: &meta, used: &clipsUsed)
-                return try reader.state()
+                let totals = try write(reader, clips: clips, writer: writer, sinks: &sinks, meta: &meta, used: &used)
+                return try reader.state(totals)
             }
         } catch {
+            try? writer.drain()
             sinks.values.forEach { $0.abandon() }
             throw error
         }
@@ -114,7 +120,7 @@ public struct Exporter {
         }
         let removed = try removeStale(keep: Set(files.map(\.path)), referenced: referenced, curation: curation)
 
-        let videoProblems = try linkVideos(store: store, used: clipsUsed)
+        let videoProblems = try linkVideos(store: store, used: used)
         let (versions, unchanged) = try curation.writeVersions(
             mixes: settings.mixes, files: files, lineHashes: hashes, previous: previous,
             receipt: ["tool_version": .string(EmoCFGVersion.current), "config_hash": .string(configHash),
@@ -129,106 +135,329 @@ public struct Exporter {
                             removed: removed, videoProblems: videoProblems)
     }
 
-    // MARK: - Pass 1: the sampled sets
+    /// Sources, sides, tasks and the rest by number, so that the loop compares bytes, not strings.
+    struct Names {
+        private(set) var names: [[UInt8]] = []
+        private var ids: [String: Int] = [:]
 
-    /// Which samples (by their position in uid order) the sampled files keep: per shard and
-    /// stratum (the sample's label, else its QA aspect, else its clip's label), the
-    /// `sampledPerLabel` with the smallest SHA-256 of `seed|uid`.
-    func plan(_ reader: ExportReader, clips: [String: ExportClip]) throws -> [Bool] {
-        struct Stratum: Hashable { var shard: ShardKey; var label: String }
-        var strata: [Stratum: [(rank: UInt64, index: Int)]] = [:]
-        var index = 0
-        let cap = settings.sampledPerLabel
-        try reader.forEachAccepted(withContent: false) { row in
-            defer { index += 1 }
-            guard let clip = clips[row.clipUID], let key = shardKey(row, clip: clip) else { return }
-            let stratum = Stratum(shard: key, label: row.label ?? row.aspect ?? clip.label ?? "")
-            let rank = Self.rank(seed: settings.seed, uid: row.uid)
-            strata[stratum, default: []].append((rank, index))
-            // Keep each stratum's list bounded: trim to the cap whenever it doubles.
-            if strata[stratum]!.count >= 2 * cap + 64 {
-                strata[stratum]!.sort { ($0.rank, $0.index) < ($1.rank, $1.index) }
-                strata[stratum]!.removeLast(strata[stratum]!.count - cap)
+        mutating func id(_ b: UnsafeBufferPointer<UInt8>) -> Int {
+            for (i, n) in names.enumerated() where n.count == b.count {
+                if b.count == 0 || n.withUnsafeBufferPointer({ memcmp($0.baseAddress!, b.baseAddress!, b.count) == 0 }) { return i }
+            }
+            return id(String(decoding: b, as: UTF8.self))
+        }
+
+        mutating func id(_ s: String) -> Int {
+            if let i = ids[s] { return i }
+            names.append(Array(s.utf8))
+            ids[s] = names.count - 1
+            return names.count - 1
+        }
+
+        func string(_ id: Int) -> String { String(decoding: names[id], as: UTF8.self) }
+    }
+
+    /// Byte strings (with a small tag) to dense indexes, by open addressing, compared byte for byte:
+    /// what the loop looks its clip and stratum up in, without making a `String` (Swift hashes a
+    /// string by its Unicode normalisation, which costs more than the lookup itself).
+    struct ByteTable {
+        private var slots = [Int32](repeating: -1, count: 1024)
+        private var hashes: [UInt64] = []
+        private var tags: [UInt32] = []
+        private var starts: [Int] = [0]
+        private var arena: [UInt8] = []
+        var count: Int { hashes.count }
+
+        static func hash(_ tag: UInt32, _ b: UnsafeBufferPointer<UInt8>) -> UInt64 {
+            var h: UInt64 = 0x9E37_79B9_7F4A_7C15 ^ (UInt64(tag) &* 0xFF51_AFD7_ED55_8CCD) ^ UInt64(b.count)
+            guard let base = b.baseAddress else { return h }
+            let p = UnsafeRawPointer(base)
+            let n = b.count
+            var i = 0
+            while i + 8 <= n {
+                h = (h ^ p.loadUnaligned(fromByteOffset: i, as: UInt64.self)) &* 0x9E37_79B9_7F4A_7C15
+                h ^= h >> 32
+                i += 8
+            }
+            var last: UInt64 = 0, shift: UInt64 = 0
+            while i < n {
+                last |= UInt64(base[i]) << shift
+                shift += 8
+                i += 1
+            }
+            h = (h ^ last) &* 0xBF58_476D_1CE4_E5B9
+            return h ^ (h >> 31)
+        }
+
+        /// The index of (`tag`, `key`), adding it if new.
+        mutating func index(_ tag: UInt32, _ key: UnsafeBufferPointer<UInt8>) -> (index: Int, new: Bool) {
+            let h = Self.hash(tag, key)
+            let mask = slots.count - 1
+            var slot = Int(truncatingIfNeeded: h) & mask
+            while true {
+                let e = Int(slots[slot])
+                if e < 0 { break }
+                if hashes[e] == h && tags[e] == tag && starts[e + 1] - starts[e] == key.count
+                    && (key.count == 0 || arena.withUnsafeBufferPointer { memcmp($0.baseAddress! + starts[e], key.baseAddress!, key.count) == 0 }) {
+                    return (e, false)
+                }
+                slot = (slot + 1) & mask
+            }
+            let e = hashes.count
+            hashes.append(h)
+            tags.append(tag)
+            arena.append(contentsOf: key)
+            starts.append(arena.count)
+            slots[slot] = Int32(e)
+            if hashes.count * 2 > slots.count { grow() }
+            return (e, true)
+        }
+
+        private mutating func grow() {
+            slots = [Int32](repeating: -1, count: slots.count * 2)
+            let mask = slots.count - 1
+            for (e, h) in hashes.enumerated() {
+                var slot = Int(truncatingIfNeeded: h) & mask
+                while slots[slot] >= 0 { slot = (slot + 1) & mask }
+                slots[slot] = Int32(e)
             }
         }
-        var selected = [Bool](repeating: false, count: index)
-        for (_, list) in strata {
-            for e in list.sorted(by: { ($0.rank, $0.index) < ($1.rank, $1.index) }).prefix(cap) { selected[e.index] = true }
-        }
-        return selected
     }
 
-    /// The first 8 bytes of SHA-256(`seed|uid`), big-endian.
-    static func rank(seed: String, uid: String) -> UInt64 {
-        var h = SHA256Hasher()
-        h.update(seed + "|" + uid)
-        return h.finalize().prefix(8).reduce(0) { $0 << 8 | UInt64($1) }
+    /// What the sampled sets may take: a sample's rank and where its line is. `evaluation` says which
+    /// sampled evaluation file a test-side sample goes to if chosen (1 captions, 2 attribute QA).
+    struct Candidate {
+        var rank: UInt64
+        var index: Int
+        var offset: Int64
+        var length: Int32
+        var videosAt: Int32
+        var shard: Int32
+        var evaluation: Int8
+        var aspect: Int8
     }
 
-    func shardKey(_ row: ExportSampleRow, clip: ExportClip) -> ShardKey? {
-        let dir = Self.directory(task: row.task, form: row.form)
-        if dir == "rationale" && clip.side == "test" { return nil }  // the evaluation has no rationale files
-        return ShardKey(side: clip.side, directory: dir, source: clip.source, task: row.task)
+    /// What the loop keeps of the clip whose samples it is on.
+    struct ClipInfo {
+        var source: Int
+        var side: Int
+        var label: [UInt8]?
+        var quotedVideo: [UInt8]
     }
 
-    // MARK: - Pass 2: the files
+    /// The sources whose videos the files name (and, to copy them, the clips).
+    struct VideosUsed {
+        var sources: Set<String> = []
+        var clips: [String: ExportClip] = [:]
+    }
 
-    func write(_ reader: ExportReader, clips: [String: ExportClip], selected: [Bool],
-               sinks: inout [String: ShardSink], meta: inout [String: ExportedFile], used: inout [String: ExportClip]) throws {
+    // MARK: - The pass
+
+    func write(_ reader: ExportReader, clips: [String: ExportClip], writer: ShardWriter,
+               sinks: inout [String: ShardSink], meta: inout [String: ExportedFile], used: inout VideosUsed) throws -> SampleTotals {
         let zstd = settings.zstd
         func sink(_ path: String, _ file: ExportedFile, index: Bool, header: String = "", separator: String = "\n", footer: String = "\n") throws -> ShardSink {
             if let s = sinks[path] { return s }
             let s = try ShardSink(out: out, path: path, zstd: zstd && file.set != "evaluation" && file.set != "ground-truth",
-                                  indexLines: index, header: header, separator: separator, footer: footer)
+                                  indexLines: index, writer: writer, header: header, separator: separator, footer: footer)
             sinks[path] = s
             meta[path] = file
             return s
         }
         // Every evaluation file exists, empty if no test sample belongs in it.
-        var evaluation: [(EvaluationFile, ShardSink)] = []
+        var instructRules: [String: [(family: [UInt8], form: [UInt8], sink: ShardSink)]] = [:]
+        var sampledCaptions: ShardSink?, sampledQA: ShardSink?
         for e in EvaluationFile.all {
-            var source = ""
-            if case let .instruct(s, _, _) = e.rule { source = s }
-            evaluation.append((e, try sink(e.path, ExportedFile(path: e.path, set: "evaluation", side: "test", directory: e.directory,
-                                                                 source: source, task: e.name, lines: 0, sha256: ""), index: false)))
+            let s = try sink(e.path, ExportedFile(path: e.path, set: "evaluation", side: "test", directory: e.directory,
+                                                  source: e.instructRule?.source ?? "", task: e.name, lines: 0, sha256: ""), index: false)
+            switch e.rule {
+            case let .instruct(source, family, form): instructRules[source, default: []].append((Array(family.utf8), Array(form.utf8), s))
+            case .sampledCaptions: sampledCaptions = s
+            case .sampledAttributeQA: sampledQA = s
+            }
         }
         let truth = try sink(EvaluationFile.qaGroundTruthPath,
                              ExportedFile(path: EvaluationFile.qaGroundTruthPath, set: "ground-truth", side: "test", directory: "qa",
                                           source: "", task: "QA_test_sampling_all.json", lines: 0, sha256: ""),
                              index: false, header: "[\n", separator: ",\n", footer: "\n]\n")
+        let attributes = EvaluationFile.qaAttributes.sorted()
 
-        var index = 0
+        var sources = Names(), sideNames = Names(), stages = Names(), tasks = Names(), forms = Names(), directories = Names()
+        let train = sideNames.id("train"), test = sideNames.id("test")
+        let instruct = stages.id("instruct"), captionStage = stages.id("caption"), qaStage = stages.id("qa")
+        let rationale = directories.id("rationale")
+        var sourceRules: [[(family: [UInt8], form: [UInt8], sink: ShardSink)]] = []
+        var directoryOf: [Int: Int] = [:]
+        var shardOf: [Int: Int32] = [:]
+        var shards: [(key: ShardKey, full: ShardSink)] = []
+
+        var strata = ByteTable()
+        var candidates: [[Candidate]] = []
+        /// Per stratum, once it has been trimmed: the rank a newcomer must beat (ties go to the earlier sample).
+        var limits: [UInt64?] = []
+        let cap = settings.sampledPerLabel
+        var seedHasher = SHA256Hasher()
+        seedHasher.update(settings.seed + "|")
+
+        // The clips by uid bytes.
+        var clipTable = ByteTable()
+        var clipList: [(uid: String, clip: ExportClip)] = []
+        clipList.reserveCapacity(clips.count)
+        for (uid, c) in clips {
+            var u = uid
+            _ = u.withUTF8 { clipTable.index(0, $0) }
+            clipList.append((uid, c))
+        }
+        var lastClip: [UInt8] = []
+        var clip: ClipInfo?
+        var options = JSONLine.Options()
         var line: [UInt8] = []
-        line.reserveCapacity(4096)
-        try reader.forEachAccepted(withContent: true) { row in
-            defer { index += 1 }
-            guard let clip = clips[row.clipUID], let key = shardKey(row, clip: clip) else { return }
-            used[row.clipUID] = clip
-            let video = "videos/\(clip.source)/\(clip.path)"
-            let question = JSONLine.question(row), answer = JSONLine.answer(row)
-            line.removeAll(keepingCapacity: true)
-            JSONLine.render(question: question, answer: answer, video: video, into: &line)
+        line.reserveCapacity(1 << 14)
+        var index = 0
+        let empty = UnsafeBufferPointer<UInt8>(start: nil, count: 0)
 
-            let train = key.side == "train"
-            let full = key.path("full", zstd: zstd)
-            try sink(full, ExportedFile(path: full, set: "full", side: key.side, directory: key.directory, source: key.source,
-                                        task: key.task, lines: 0, sha256: ""), index: train).append(line)
-            let isSampled = index < selected.count && selected[index]
-            if isSampled {
-                let sampled = key.path("sampled", zstd: zstd)
-                try sink(sampled, ExportedFile(path: sampled, set: "sampled", side: key.side, directory: key.directory, source: key.source,
-                                               task: key.task, lines: 0, sha256: ""), index: train).append(line)
-            }
-            guard !train else { return }
-            for (file, s) in evaluation where file.takes(row, source: clip.source, sampled: isSampled) {
-                try s.append(line)
-                if file.rule == .sampledAttributeQA {
-                    var item: [UInt8] = []
-                    JSONLine.render(question: question, answer: answer, video: video, source: "QA_\(row.aspect ?? "")", into: &item)
-                    try truth.append(item)
+        let totals = try reader.forEachAcceptedRaw { row in
+            defer { index += 1 }
+            // The clip: consecutive samples mostly share one.
+            let sameClip = lastClip.count == row.clipUID.count
+                && (row.clipUID.count == 0 || lastClip.withUnsafeBufferPointer { memcmp($0.baseAddress!, row.clipUID.baseAddress!, row.clipUID.count) == 0 })
+            if !sameClip {
+                lastClip.removeAll(keepingCapacity: true)
+                lastClip.append(contentsOf: row.clipUID)
+                let (i, new) = clipTable.index(0, row.clipUID)
+                if !new && i < clipList.count {
+                    let (uid, c) = clipList[i]
+                    let source = sources.id(c.source)
+                    if source == sourceRules.count { sourceRules.append(instructRules[c.source] ?? []) }
+                    var video: [UInt8] = []
+                    JSONLine.appendQuoted("videos/\(c.source)/\(c.path)", to: &video)
+                    clip = ClipInfo(source: source, side: sideNames.id(c.side), label: c.label.map { Array($0.utf8) }, quotedVideo: video)
+                    used.sources.insert(c.source)
+                    if settings.copyVideos { used.clips[uid] = c }
+                } else {
+                    clip = nil  // not a usable clip with a side (the table keeps the miss; it never matches a clip)
                 }
             }
+            guard let c = clip else { return }
+
+            // The shard.
+            let task = tasks.id(row.task), form = forms.id(row.form)
+            let directory: Int
+            if let d = directoryOf[task << 16 | form] { directory = d } else {
+                directory = directories.id(Self.directory(task: tasks.string(task), form: forms.string(form)))
+                directoryOf[task << 16 | form] = directory
+            }
+            if directory == rationale && c.side == test { return }  // the evaluation has no rationale files
+            let packed = c.side << 48 | directory << 32 | c.source << 16 | task
+            let shard: Int32
+            if let s = shardOf[packed] { shard = s } else {
+                let key = ShardKey(side: sideNames.string(c.side), directory: directories.string(directory),
+                                   source: sources.string(c.source), task: tasks.string(task))
+                let full = key.path("full", zstd: zstd)
+                let s = try sink(full, ExportedFile(path: full, set: "full", side: key.side, directory: key.directory, source: key.source,
+                                                    task: key.task, lines: 0, sha256: ""), index: c.side == train)
+                shard = Int32(shards.count)
+                shards.append((key, s))
+                shardOf[packed] = shard
+            }
+
+            // The line: the question (with its options unless it shows them), the letters or the answer.
+            let question = row.question ?? empty
+            var shown: JSONLine.Options?
+            if let text = row.options, JSONLine.decodeOptions(text, into: &options), !JSONLine.showsAll(question, options) { shown = options }
+            let answer = (row.answerLetters.map { $0.count > 0 } ?? false) ? row.answerLetters! : (row.answer ?? empty)
+            line.removeAll(keepingCapacity: true)
+            let videosAt = JSONLine.render(question: question, options: shown, answer: answer, quotedVideo: c.quotedVideo, into: &line)
+            let offset = shards[Int(shard)].full.append(line)
+
+            // The evaluation files that take every matching sample; the sampled ones are filled later.
+            var evaluationTarget: Int8 = 0, aspect: Int8 = -1
+            if c.side != train {
+                let stage = stages.id(row.stage)
+                if stage == instruct, let kind = row.kind {
+                    for rule in sourceRules[c.source] where Self.equal(rule.family, kind) && Self.equal(rule.form, row.form) {
+                        rule.sink.append(line)
+                    }
+                } else if stage == captionStage {
+                    evaluationTarget = 1
+                } else if stage == qaStage, let a = row.aspect, let i = attributes.firstIndex(of: String(decoding: a, as: UTF8.self)) {
+                    evaluationTarget = 2
+                    aspect = Int8(i)
+                }
+            }
+
+            // The sampled sets: per shard and stratum (the sample's label, else its QA aspect, else
+            // its clip's label), the `sampledPerLabel` with the smallest rank, the first 8 bytes
+            // (big-endian) of SHA-256(`seed|uid`); ties by position.
+            var hasher = seedHasher
+            hasher.update(UnsafeRawBufferPointer(row.uid))
+            let rank = hasher.finalizeLeading64()
+            let (i, new): (Int, Bool)
+            if let label = row.label ?? row.aspect {
+                (i, new) = strata.index(UInt32(shard), label)
+            } else if let label = c.label {
+                (i, new) = label.withUnsafeBufferPointer { strata.index(UInt32(shard), $0) }
+            } else {
+                (i, new) = strata.index(UInt32(shard), empty)
+            }
+            if new {
+                candidates.append([])
+                limits.append(nil)
+            }
+            // A stratum that has been trimmed keeps only newcomers ranked before its last kept sample.
+            if let limit = limits[i], rank >= limit { return }
+            candidates[i].append(Candidate(rank: rank, index: index, offset: offset, length: Int32(line.count),
+                                           videosAt: Int32(videosAt), shard: shard, evaluation: evaluationTarget, aspect: aspect))
+            // Keep each stratum's list bounded: trim to the cap whenever it doubles.
+            if candidates[i].count >= 2 * cap + 64 {
+                candidates[i].sort { ($0.rank, $0.index) < ($1.rank, $1.index) }
+                candidates[i].removeLast(candidates[i].count - cap)
+                limits[i] = candidates[i][cap - 1].rank
+            }
         }
+
+        // The sampled sets, each in its full shard's order, read back from the full shard's file.
+        var chosen = [[Candidate]](repeating: [], count: shards.count)
+        for list in candidates {
+            for c in list.sorted(by: { ($0.rank, $0.index) < ($1.rank, $1.index) }).prefix(cap) { chosen[Int(c.shard)].append(c) }
+        }
+        candidates = []
+        strata = ByteTable()
+        try writer.drain()
+        var held: [(index: Int, evaluation: Int8, aspect: Int8, videosAt: Int32, line: [UInt8])] = []
+        for (shard, list) in chosen.enumerated() where !list.isEmpty {
+            let key = shards[shard].key
+            let path = key.path("sampled", zstd: zstd)
+            let sampled = try sink(path, ExportedFile(path: path, set: "sampled", side: key.side, directory: key.directory, source: key.source,
+                                                      task: key.task, lines: 0, sha256: ""), index: key.side == "train")
+            let back = try ShardReadBack(shards[shard].full)
+            for c in list.sorted(by: { $0.index < $1.index }) {
+                line.removeAll(keepingCapacity: true)
+                try back.read(offset: c.offset, length: Int(c.length), into: &line)
+                sampled.append(line)
+                // A copy of its own: `line` keeps a large capacity, and sharing it would cost that much per held line.
+                if c.evaluation != 0 { held.append((c.index, c.evaluation, c.aspect, c.videosAt, line.withUnsafeBufferPointer { Array($0) })) }
+            }
+        }
+        // The sampled evaluation files and the QA ground truth, in uid order across sources.
+        for h in held.sorted(by: { $0.index < $1.index }) {
+            if h.evaluation == 1 {
+                sampledCaptions?.append(h.line)
+                continue
+            }
+            sampledQA?.append(h.line)
+            var item = Array(h.line[..<Int(h.videosAt)])
+            JSONLine.appendLiteral(#""source":"#, to: &item)
+            JSONLine.appendQuoted("QA_\(attributes[Int(h.aspect)])", to: &item)
+            item.append(0x2C)
+            item.append(contentsOf: h.line[Int(h.videosAt)...])
+            truth.append(item)
+        }
+        return totals
+    }
+
+    static func equal(_ a: [UInt8], _ b: UnsafeBufferPointer<UInt8>) -> Bool {
+        a.count == b.count && (b.count == 0 || a.withUnsafeBufferPointer { memcmp($0.baseAddress!, b.baseAddress!, b.count) == 0 })
     }
 
     // MARK: - Housekeeping
@@ -261,13 +490,13 @@ public struct Exporter {
 
     /// `videos/<Source>` as a link to each source root, or (`copyVideos`) copies of the exported
     /// clips' files. Returns what could not be done, one line per clip or source.
-    func linkVideos(store: Store, used: [String: ExportClip]) throws -> [String] {
+    func linkVideos(store: Store, used: VideosUsed) throws -> [String] {
         let fm = FileManager.default
         let roots = Dictionary(try store.sources().map { ($0.name, $0.root) }, uniquingKeysWith: { a, _ in a })
         let videos = out.appendingPathComponent("videos")
         try fm.createDirectory(at: videos, withIntermediateDirectories: true)
         var problems: [String] = []
-        let sources = Set(used.values.map(\.source)).sorted()
+        let sources = used.sources.sorted()
         guard settings.copyVideos else {
             for source in sources {
                 let link = videos.appendingPathComponent(source)
@@ -285,7 +514,7 @@ public struct Exporter {
             // A link from an earlier export would make the copies land in the dataset itself.
             if (try? fm.destinationOfSymbolicLink(atPath: folder.path)) != nil { try fm.removeItem(at: folder) }
         }
-        for clip in Set(used.values.map { "\($0.source)\u{0}\($0.path)" }).sorted() {
+        for clip in Set(used.clips.values.map { "\($0.source)\u{0}\($0.path)" }).sorted() {
             let parts = clip.split(separator: "\u{0}", maxSplits: 1).map(String.init)
             guard parts.count == 2, let root = roots[parts[0]] else { continue }
             let from = URL(fileURLWithPath: root).appendingPathComponent(parts[1])
@@ -301,3 +530,4 @@ public struct Exporter {
         return problems
     }
 }
+

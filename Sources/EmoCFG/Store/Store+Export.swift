@@ -12,8 +12,9 @@ public struct ExportClip: Sendable, Equatable {
     public var label: String?
 }
 
-/// One accepted sample as the export reads it: the stored columns and the content fields it uses,
-/// extracted by SQLite (`json_extract`) rather than by parsing the content again in Swift.
+/// One accepted sample with the stored columns and the content fields an export uses, as strings,
+/// extracted by SQLite (`json_extract`); `ExportReader.forEachAccepted` gives them. (The exporter
+/// itself reads `ExportRawRow`s, which make no string per row.)
 public struct ExportSampleRow: Sendable {
     public var uid: String
     public var clipUID: String
@@ -31,22 +32,64 @@ public struct ExportSampleRow: Sendable {
     public var answerLetters: String?
 }
 
+/// One accepted sample as `ExportReader.forEachAcceptedRaw` passes it (the exporter's hot loop):
+/// the UTF-8 bytes of the same columns and content fields as `ExportSampleRow`, nil for SQL NULL or
+/// an absent field, valid only during the call.
+public struct ExportRawRow {
+    public var uid: UnsafeBufferPointer<UInt8>
+    public var clipUID: UnsafeBufferPointer<UInt8>
+    public var stage: UnsafeBufferPointer<UInt8>
+    public var task: UnsafeBufferPointer<UInt8>
+    public var form: UnsafeBufferPointer<UInt8>
+    public var kind: UnsafeBufferPointer<UInt8>?
+    public var aspect: UnsafeBufferPointer<UInt8>?
+    public var label: UnsafeBufferPointer<UInt8>?
+    public var question: UnsafeBufferPointer<UInt8>?
+    public var answer: UnsafeBufferPointer<UInt8>?
+    public var options: UnsafeBufferPointer<UInt8>?
+    public var answerLetters: UnsafeBufferPointer<UInt8>?
+}
+
+/// The counts of all samples (not only the accepted ones) that `ExportReader.forEachAcceptedRaw` saw.
+public struct SampleTotals: Sendable, Equatable {
+    public var samples = 0
+    public var accepted = 0
+    /// `max(decided_at)` and `max(created_at)`; nil when no sample has one.
+    public var lastDecision: String?
+    public var lastSample: String?
+    public init() {}
+}
+
 /// A consistent view of the store for one export: every read inside sees the same snapshot, so
-/// the planning pass and the writing pass agree even while another process adds samples.
+/// the clips, the samples and the counts a receipt records agree even while another process adds
+/// samples.
 public struct ExportReader {
     let db: Database
 
     /// Usable (`ok`) clips that have a side, by uid.
     public func clips() throws -> [String: ExportClip] {
         var out: [String: ExportClip] = [:]
-        let rows = try Row.fetchCursor(db, sql: """
+        let statement = try db.makeStatement(sql: """
             SELECT c.uid, c.source, c.path, s.side,
                    coalesce(json_extract(c.labels, '$.emotion'), json_extract(c.labels, '$.sentiment')) AS label
             FROM clips c JOIN clip_splits s ON s.clip_uid = c.uid
             WHERE c.status = 'ok'
             """)
-        while let r = try rows.next() {
-            out[r[0]] = ExportClip(source: r[1], path: r[2], side: r[3], label: r[4])
+        // Straight from the statement: a `Row` per clip costs more than the rest of this.
+        let st = statement.sqliteStatement
+        defer { sqlite3_reset(st) }
+        func text(_ i: Int32) -> String? {
+            guard sqlite3_column_type(st, i) != SQLITE_NULL, let p = sqlite3_column_text(st, i) else { return nil }
+            return String(decoding: UnsafeBufferPointer(start: p, count: Int(sqlite3_column_bytes(st, i))), as: UTF8.self)
+        }
+        while true {
+            let rc = sqlite3_step(st)
+            if rc == SQLITE_DONE { break }
+            guard rc == SQLITE_ROW else {
+                throw StoreError(path: sqlite3_db_filename(db.sqliteConnection, "main").map { String(cString: $0) } ?? "",
+                                 message: "reading clips: \(String(cString: sqlite3_errmsg(db.sqliteConnection)))")
+            }
+            out[text(0) ?? ""] = ExportClip(source: text(1) ?? "", path: text(2) ?? "", side: text(3) ?? "", label: text(4))
         }
         return out
     }
@@ -74,14 +117,87 @@ public struct ExportReader {
         }
     }
 
+    /// Calls `body` for every accepted sample, in uid order, with its columns and content fields as
+    /// UTF-8 bytes: no `String` is made per row (the export's hot loop renders straight from these
+    /// bytes), and the content's top-level fields are found by one scan here rather than one
+    /// `json_extract` each. The fields hold what `json_extract` gives: a string's value, an array's
+    /// JSON text, nil for null or absent. The buffers are valid only during the call. The scan goes
+    /// over every sample, so it also returns the counts `state(_:)` records, which would otherwise
+    /// take another pass over the table.
+    @discardableResult
+    public func forEachAcceptedRaw(_ body: (ExportRawRow) throws -> Void) throws -> SampleTotals {
+        let statement = try db.makeStatement(sql: """
+            SELECT status = 'accepted', decided_at, created_at, uid, clip_uid, stage, task, form, content
+            FROM samples ORDER BY uid
+            """)
+        let st = statement.sqliteStatement
+        defer { sqlite3_reset(st) }
+        func text(_ i: Int32) -> UnsafeBufferPointer<UInt8>? {
+            guard sqlite3_column_type(st, i) != SQLITE_NULL, let p = sqlite3_column_text(st, i) else { return nil }
+            return UnsafeBufferPointer(start: p, count: Int(sqlite3_column_bytes(st, i)))
+        }
+        /// `max()` of a text column as SQLite orders text (bytes, a prefix first).
+        func keepMax(_ value: UnsafeBufferPointer<UInt8>?, in latest: inout [UInt8]?) {
+            guard let value else { return }
+            if let l = latest {
+                let n = min(l.count, value.count)
+                let c = n == 0 ? 0 : l.withUnsafeBufferPointer { memcmp($0.baseAddress!, value.baseAddress!, n) }
+                guard c < 0 || (c == 0 && value.count > l.count) else { return }
+            }
+            latest = Array(value)
+        }
+        let empty = UnsafeBufferPointer<UInt8>(start: nil, count: 0)
+        var totals = SampleTotals()
+        var decided: [UInt8]?, created: [UInt8]?
+        let fields = ContentFields()
+        while true {
+            let rc = sqlite3_step(st)
+            if rc == SQLITE_DONE { break }
+            guard rc == SQLITE_ROW else {
+                throw StoreError(path: sqlite3_db_filename(db.sqliteConnection, "main").map { String(cString: $0) } ?? "",
+                                 message: "reading samples: \(String(cString: sqlite3_errmsg(db.sqliteConnection)))")
+            }
+            totals.samples += 1
+            keepMax(text(1), in: &decided)
+            keepMax(text(2), in: &created)
+            guard sqlite3_column_int(st, 0) != 0 else { continue }
+            totals.accepted += 1
+            let uid = text(3) ?? empty
+            guard fields.scan(text(8) ?? empty) else {
+                throw StoreError(path: sqlite3_db_filename(db.sqliteConnection, "main").map { String(cString: $0) } ?? "",
+                                 message: "sample \(String(decoding: uid, as: UTF8.self)): its content is malformed JSON")
+            }
+            try body(ExportRawRow(uid: uid, clipUID: text(4) ?? empty, stage: text(5) ?? empty, task: text(6) ?? empty,
+                                  form: text(7) ?? empty, kind: fields.value(0), aspect: fields.value(1), label: fields.value(2),
+                                  question: fields.value(3), answer: fields.value(4), options: fields.value(5),
+                                  answerLetters: fields.value(6)))
+        }
+        totals.lastDecision = decided.map { String(decoding: $0, as: UTF8.self) }
+        totals.lastSample = created.map { String(decoding: $0, as: UTF8.self) }
+        return totals
+    }
+
+    /// `state()` with the sample counts a raw scan took on the way.
+    public func state(_ totals: SampleTotals) throws -> [String: JSONValue] {
+        let clips = try Int.fetchOne(db, sql: "SELECT count(*) FROM clips WHERE status = 'ok'") ?? 0
+        let splits = try Int.fetchOne(db, sql: "SELECT count(*) FROM clip_splits") ?? 0
+        return ["usable_clips": .number(Double(clips)), "samples": .number(Double(totals.samples)), "accepted": .number(Double(totals.accepted)),
+                "clips_with_side": .number(Double(splits)), "last_decision": .string(totals.lastDecision ?? ""),
+                "last_sample": .string(totals.lastSample ?? "")]
+    }
+
     /// Counts that say which state of the store an export saw.
     public func state() throws -> [String: JSONValue] {
         let clips = try Int.fetchOne(db, sql: "SELECT count(*) FROM clips WHERE status = 'ok'") ?? 0
-        let samples = try Int.fetchOne(db, sql: "SELECT count(*) FROM samples") ?? 0
-        let accepted = try Int.fetchOne(db, sql: "SELECT count(*) FROM samples WHERE status = 'accepted'") ?? 0
         let splits = try Int.fetchOne(db, sql: "SELECT count(*) FROM clip_splits") ?? 0
-        let decided = try String.fetchOne(db, sql: "SELECT max(decided_at) FROM samples") ?? ""
-        let created = try String.fetchOne(db, sql: "SELECT max(created_at) FROM samples") ?? ""
+        // One scan of the samples for all four (each is a full scan on its own).
+        let row = try Row.fetchOne(db, sql: """
+            SELECT count(*), total(status = 'accepted'), max(decided_at), max(created_at) FROM samples
+            """)
+        let samples: Int = row?[0] ?? 0
+        let accepted = Int(row?[1] as Double? ?? 0)
+        let decided: String = row?[2] ?? ""
+        let created: String = row?[3] ?? ""
         return ["usable_clips": .number(Double(clips)), "samples": .number(Double(samples)), "accepted": .number(Double(accepted)),
                 "clips_with_side": .number(Double(splits)), "last_decision": .string(decided), "last_sample": .string(created)]
     }
@@ -117,12 +233,12 @@ extension Store {
 
     /// Usable clips that have no side yet.
     public func clipsWithoutSide() throws -> [StoredClip] {
-        let uids = try read { db in
-            try String.fetchAll(db, sql: """
-                SELECT uid FROM clips WHERE status = 'ok' AND uid NOT IN (SELECT clip_uid FROM clip_splits) ORDER BY uid
-                """)
+        try read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT \(Store.clipColumns) FROM clips
+                WHERE status = 'ok' AND uid NOT IN (SELECT clip_uid FROM clip_splits) ORDER BY uid
+                """).map(Store.decodeClip)
         }
-        return try uids.compactMap { try clip(uid: $0) }
     }
 
     /// Sources with at least one clip in a native test split.
@@ -150,5 +266,224 @@ extension Store {
                              toolVersion: $0["tool_version"], mixLines: $0["mix_lines"], sourceSHA256: $0["source_sha256"], receipt: $0["receipt"])
             }
         }
+    }
+}
+
+/// Finds the top-level fields the export reads in a sample's content (JSON text) and gives their
+/// values as `json_extract` does: a string decoded to UTF-8, an array or object as its JSON text,
+/// a number as written, true/false as 1/0, nil for null or absent; the first of duplicate keys.
+/// Decoded strings live in buffers of its own, valid until the next `scan`.
+final class ContentFields {
+    static let keys: [[UInt8]] = ["kind", "aspect", "label", "question", "answer", "options", "answer_letters"].map { Array($0.utf8) }
+    private var spans: [UnsafeBufferPointer<UInt8>?] = Array(repeating: nil, count: keys.count)
+    private var decoded: [UnsafeMutablePointer<UInt8>] = []
+    private var capacity: [Int] = []
+    /// "1" and "0", for true and false.
+    private let digits: UnsafeMutablePointer<UInt8> = .allocate(capacity: 2)
+
+    init() {
+        digits[0] = UInt8(ascii: "1")
+        digits[1] = UInt8(ascii: "0")
+        for _ in Self.keys {
+            decoded.append(.allocate(capacity: 1024))
+            capacity.append(1024)
+        }
+    }
+
+    deinit {
+        decoded.forEach { $0.deallocate() }
+        digits.deallocate()
+    }
+
+    func value(_ i: Int) -> UnsafeBufferPointer<UInt8>? { spans[i] }
+
+    /// False when `text` is a malformed object (or nothing at all). Other JSON values have no fields.
+    func scan(_ text: UnsafeBufferPointer<UInt8>) -> Bool {
+        for i in spans.indices { spans[i] = nil }
+        guard let p = text.baseAddress else { return false }
+        let n = text.count
+        var i = 0
+        @inline(__always) func space() { while i < n, p[i] == 0x20 || p[i] == 0x0A || p[i] == 0x0D || p[i] == 0x09 { i += 1 } }
+        space()
+        guard i < n else { return false }
+        guard p[i] == UInt8(ascii: "{") else { return true }
+        i += 1
+        space()
+        if i < n, p[i] == UInt8(ascii: "}") { return true }
+        var found = 0
+        var seen: UInt32 = 0
+        while true {
+            // The key.
+            guard i < n, p[i] == 0x22, let keyEnd = Self.stringEnd(p, n, i) else { return false }
+            var field = -1
+            if found < Self.keys.count {
+                let key = UnsafeBufferPointer(start: p + i + 1, count: keyEnd - i - 1)
+                for (k, name) in Self.keys.enumerated() where seen & (1 << k) == 0 && name.count == key.count
+                    && name.withUnsafeBufferPointer({ memcmp($0.baseAddress!, key.baseAddress!, key.count) == 0 }) {
+                    field = k
+                    break
+                }
+            }
+            i = keyEnd + 1
+            space()
+            guard i < n, p[i] == UInt8(ascii: ":") else { return false }
+            i += 1
+            space()
+            // The value.
+            guard i < n else { return false }
+            let start = i
+            guard let end = Self.valueEnd(p, n, i) else { return false }
+            if field >= 0 {
+                found += 1
+                seen |= 1 << field
+                switch p[start] {
+                case 0x22:
+                    guard let v = decode(field, UnsafeBufferPointer(start: p + start + 1, count: end - start - 2)) else { return false }
+                    spans[field] = v
+                case UInt8(ascii: "n"):
+                    break
+                case UInt8(ascii: "t"):
+                    spans[field] = UnsafeBufferPointer(start: digits, count: 1)
+                case UInt8(ascii: "f"):
+                    spans[field] = UnsafeBufferPointer(start: digits + 1, count: 1)
+                default:
+                    spans[field] = UnsafeBufferPointer(start: p + start, count: end - start)
+                }
+            }
+            i = end
+            space()
+            guard i < n else { return false }
+            if p[i] == UInt8(ascii: "}") { return true }
+            guard p[i] == UInt8(ascii: ",") else { return false }
+            i += 1
+            space()
+        }
+    }
+
+    /// The index of the closing quote of the string whose opening quote is at `start`.
+    private static func stringEnd(_ p: UnsafePointer<UInt8>, _ n: Int, _ start: Int) -> Int? {
+        var i = start + 1
+        while i < n {
+            // The next quote; it closes the string unless an odd number of backslashes precede it.
+            guard let q = memchr(p + i, 0x22, n - i) else { return nil }
+            let at = p.distance(to: q.assumingMemoryBound(to: UInt8.self))
+            var backslashes = 0
+            while at - backslashes - 1 > start && p[at - backslashes - 1] == 0x5C { backslashes += 1 }
+            if backslashes % 2 == 0 { return at }
+            i = at + 1
+        }
+        return nil
+    }
+
+    /// The index just past the value starting at `i`.
+    private static func valueEnd(_ p: UnsafePointer<UInt8>, _ n: Int, _ start: Int) -> Int? {
+        var i = start
+        switch p[i] {
+        case 0x22:
+            guard let e = stringEnd(p, n, i) else { return nil }
+            return e + 1
+        case UInt8(ascii: "{"), UInt8(ascii: "["):
+            var depth = 0
+            while i < n {
+                switch p[i] {
+                case 0x22:
+                    guard let e = stringEnd(p, n, i) else { return nil }
+                    i = e + 1
+                    continue
+                case UInt8(ascii: "{"), UInt8(ascii: "["):
+                    depth += 1
+                case UInt8(ascii: "}"), UInt8(ascii: "]"):
+                    depth -= 1
+                    if depth == 0 { return i + 1 }
+                default:
+                    break
+                }
+                i += 1
+            }
+            return nil
+        default:
+            // A number, true, false or null.
+            while i < n, p[i] != UInt8(ascii: ","), p[i] != UInt8(ascii: "}"), p[i] != UInt8(ascii: "]"),
+                  p[i] != 0x20, p[i] != 0x0A, p[i] != 0x0D, p[i] != 0x09 { i += 1 }
+            return i > start ? i : nil
+        }
+    }
+
+    /// A string's content (between the quotes) decoded: the bytes themselves when there is no escape.
+    private func decode(_ field: Int, _ raw: UnsafeBufferPointer<UInt8>) -> UnsafeBufferPointer<UInt8>? {
+        guard let base = raw.baseAddress, let first = memchr(base, 0x5C, raw.count) else { return raw }
+        if capacity[field] < raw.count {
+            decoded[field].deallocate()
+            capacity[field] = max(raw.count, 2 * capacity[field])
+            decoded[field] = .allocate(capacity: capacity[field])
+        }
+        let out = decoded[field]
+        var o = base.distance(to: first.assumingMemoryBound(to: UInt8.self))
+        out.update(from: base, count: o)
+        var i = o
+        let n = raw.count
+        func hex4(_ at: Int) -> UInt32? {
+            guard at + 4 <= n else { return nil }
+            var v: UInt32 = 0
+            for k in 0..<4 {
+                let c = base[at + k]
+                switch c {
+                case UInt8(ascii: "0")...UInt8(ascii: "9"): v = v << 4 | UInt32(c - UInt8(ascii: "0"))
+                case UInt8(ascii: "a")...UInt8(ascii: "f"): v = v << 4 | UInt32(c - UInt8(ascii: "a") + 10)
+                case UInt8(ascii: "A")...UInt8(ascii: "F"): v = v << 4 | UInt32(c - UInt8(ascii: "A") + 10)
+                default: return nil
+                }
+            }
+            return v
+        }
+        while i < n {
+            let b = base[i]
+            guard b == 0x5C else {
+                out[o] = b
+                o += 1
+                i += 1
+                continue
+            }
+            guard i + 1 < n else { return nil }
+            switch base[i + 1] {
+            case 0x22: out[o] = 0x22
+            case 0x5C: out[o] = 0x5C
+            case UInt8(ascii: "/"): out[o] = UInt8(ascii: "/")
+            case UInt8(ascii: "b"): out[o] = 0x08
+            case UInt8(ascii: "f"): out[o] = 0x0C
+            case UInt8(ascii: "n"): out[o] = 0x0A
+            case UInt8(ascii: "r"): out[o] = 0x0D
+            case UInt8(ascii: "t"): out[o] = 0x09
+            case UInt8(ascii: "u"):
+                guard var scalar = hex4(i + 2) else { return nil }
+                i += 6
+                if scalar >= 0xD800 && scalar < 0xDC00, i + 1 < n, base[i] == 0x5C, base[i + 1] == UInt8(ascii: "u"),
+                   let low = hex4(i + 2), low >= 0xDC00 && low < 0xE000 {
+                    scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
+                    i += 6
+                } else if scalar >= 0xD800 && scalar < 0xE000 {
+                    scalar = 0xFFFD  // a lone surrogate
+                }
+                // UTF-8 is never longer than the escape it came from (6 bytes for 3, 12 for 4).
+                switch scalar {
+                case ..<0x80:
+                    out[o] = UInt8(scalar); o += 1
+                case ..<0x800:
+                    out[o] = UInt8(0xC0 | scalar >> 6); out[o + 1] = UInt8(0x80 | scalar & 0x3F); o += 2
+                case ..<0x10000:
+                    out[o] = UInt8(0xE0 | scalar >> 12); out[o + 1] = UInt8(0x80 | scalar >> 6 & 0x3F)
+                    out[o + 2] = UInt8(0x80 | scalar & 0x3F); o += 3
+                default:
+                    out[o] = UInt8(0xF0 | scalar >> 18); out[o + 1] = UInt8(0x80 | scalar >> 12 & 0x3F)
+                    out[o + 2] = UInt8(0x80 | scalar >> 6 & 0x3F); out[o + 3] = UInt8(0x80 | scalar & 0x3F); o += 4
+                }
+                continue
+            default:
+                return nil
+            }
+            o += 1
+            i += 2
+        }
+        return UnsafeBufferPointer(start: out, count: o)
     }
 }
