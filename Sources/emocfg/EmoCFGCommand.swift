@@ -9,16 +9,16 @@ struct EmoCFGCommand: AsyncParsableCommand {
         commandName: "emocfg",
         abstract: "Curate an Emo-CFG-style emotion video instruction dataset from the datasets you have downloaded.",
         discussion: """
-            Stages share one SQLite store (--db, default emocfg.sqlite). Each can be stopped and rerun;
-            a rerun does only the work that is missing.
-              emocfg ingest     read sources.yaml, probe every video, store clips and labels
-              emocfg status     counts per source from the store
-              emocfg annotate   instruction samples from labels and from models (caption, qa, rationale)
-              emocfg verify     three judges vote on every generated sample; rejected ones are rewritten
-              emocfg export     the jsons/ tree: full and sampled shards, evaluation files, curation versions
-              emocfg receipt    list curation versions; `receipt reproduce vN` rebuilds one byte for byte
-              emocfg stats      an HTML report with SVG charts of clips, labels, samples and the judges
-              emocfg run        all of the above in order, resuming at the stage that failed last time
+            Stages share one SQLite store (--db, default emocfg.sqlite). Each can be
+            stopped and rerun; a rerun does only the work that is missing.
+              ingest    read sources.yaml, probe every video, store clips, labels
+              status    counts per source from the store
+              annotate  samples from labels and from models (caption, qa, rationale)
+              verify    three judges vote on generated samples; rewrite rejected
+              export    the jsons/ tree, evaluation files, curation versions
+              receipt   list versions; `receipt reproduce vN` rebuilds one exactly
+              stats     an HTML report with SVG charts of the store
+              run       all of the above in order, resuming where it failed
             """,
         version: EmoCFGVersion.current,
         subcommands: [IngestCommand.self, StatusCommand.self, AnnotateCommand.self, VerifyCommand.self, ExportCommand.self, ReceiptCommand.self, StatsCommand.self, RunCommand.self]

@@ -8,18 +8,27 @@ struct ExportCommand: AsyncParsableCommand {
         commandName: "export",
         abstract: "Write the accepted samples as the jsons/ tree with sampled sets, evaluation files and a curation version per mix.",
         discussion: """
-            Decides each clip's side once (the dataset's own test split, otherwise a seeded hash over the identity
-            group; recorded in the store and never moved), then writes, in DIR:
-              jsons/{train,test}/<task>/full/<Source>_<task>.jsonl     every accepted sample, ms-swift lines
-              jsons/{train,test}/<task>/sampled/<Source>_<task>.jsonl  at most `sampled_per_label` lines per label
-              jsons/test/<task>/<evaluation file>.json                 the 22 files the VidEmo evaluation reads
-              anno/QA_test_sampling_all/QA_test_sampling_all.json      the open-attribute QA ground truth (JSON array)
-              jsons/curation/vN/{source.txt,receipt.json}              a new version for every mix whose shards changed
-              videos/<Source>                                           a link to the source root (or copies: --copy-videos)
-              README.md                                                 the dataset card: sources, licences, tasks, sides, versions
-            <task> is attribute, caption, emotion (expression and emotion samples), qa, and rationale (train only).
-            Settings come from the `export:` section of the pipeline file; the options here override it.
-            Check a version afterwards with `emocfg receipt reproduce vN --out DIR`.
+            Decides each clip's side once (the dataset's own test split, otherwise a
+            seeded hash over the identity group; recorded in the store, never moved),
+            then writes, in DIR:
+              jsons/{train,test}/<task>/full/<Source>_<task>.jsonl
+                  every accepted sample, one ms-swift line each
+              jsons/{train,test}/<task>/sampled/<Source>_<task>.jsonl
+                  at most `sampled_per_label` lines per label
+              jsons/test/<task>/<evaluation file>.json
+                  the 22 files the VidEmo evaluation reads
+              anno/QA_test_sampling_all/QA_test_sampling_all.json
+                  the open-attribute QA ground truth (a JSON array)
+              jsons/curation/vN/{source.txt,receipt.json}
+                  a new version for every mix whose shards changed
+              videos/<Source>
+                  a link to the source root (or copies: --copy-videos)
+              README.md
+                  the dataset card: sources, licences, tasks, sides, versions
+            <task> is attribute, caption, emotion (expression and emotion samples),
+            qa, and rationale (train only). Settings come from the `export:` section
+            of the pipeline file; the options here override it. Check a version
+            afterwards with `emocfg receipt reproduce vN --out DIR`.
             """
     )
 
@@ -169,9 +178,10 @@ struct ReceiptReproduce: AsyncParsableCommand {
         commandName: "reproduce",
         abstract: "Rebuild a version's training mix from its shards and verify every line and hash.",
         discussion: """
-            Concatenates the shards listed in jsons/curation/vN/source.txt, in order, into
-            jsons/curation/vN/train.jsonl (or --to FILE), checking each line against the version's line index and
-            each shard against its SHA-256. Exits 1 naming the first shard and line that differ.
+            Concatenates the shards listed in jsons/curation/vN/source.txt, in order,
+            into jsons/curation/vN/train.jsonl (or --to FILE), checking each line
+            against the version's line index and each shard against its SHA-256.
+            Exits 1 naming the first shard and line that differ.
             """
     )
 

@@ -8,12 +8,15 @@ struct RunCommand: AsyncParsableCommand {
         commandName: "run",
         abstract: "Run the whole pipeline: ingest, annotate --stage all, verify, export, receipt reproduce.",
         discussion: """
-            Each stage is the command of the same name with the options given here. The run stops at the first
-            stage that fails (an error, or a budget that ends annotate or verify early) and records where, in the
-            store; the next `emocfg run` with the same sources file and export folder resumes at that stage (edit the
-            pipeline file to fix a key or a budget and it still resumes). Stages keep their own results,
-            so resuming repeats no finished work. --restart starts from ingest; --from starts at a given stage.
-            Ends with the counters of every stage (in, done, failed, skipped, requests, tokens, cost, time).
+            Each stage is the command of the same name with the options given here.
+            The run stops at the first stage that fails (an error, or a budget that
+            ends annotate or verify early) and records where, in the store; the next
+            `emocfg run` with the same sources file and export folder resumes at that
+            stage (edit the pipeline file to fix a key or a budget and it still
+            resumes). Stages keep their own results, so resuming repeats no finished
+            work. --restart starts from ingest; --from starts at a given stage.
+            Ends with the counters of every stage (in, done, failed, skipped,
+            requests, tokens, cost, time).
             """
     )
 
