@@ -45,8 +45,11 @@ final class ExportTests: XCTestCase {
 
     func text(_ file: ExportedFile, in folder: URL? = nil) throws -> String {
         let url = (folder ?? out).appendingPathComponent(file.path)
-        if file.path.hasSuffix(".zst") { return String(decoding: try XCTUnwrap(Zstd.decompressFrames(try Data(contentsOf: url))), as: UTF8.self) }
-        return try String(contentsOf: url, encoding: .utf8)
+        // Plain or `.zst` (frames concatenated): the reader the reproduction uses.
+        let reader = try ChunkedFileReader(path: url.path)
+        var bytes: [UInt8] = []
+        while let chunk = try reader.next() { bytes += chunk }
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     func lines(_ file: ExportedFile, in folder: URL? = nil) throws -> [JSONValue] {

@@ -13,32 +13,6 @@ public enum Zstd {
         return out.prefix(n)
     }
 
-    /// Decompresses a stream of one or more frames (a `.jsonl.zst` shard); nil when it is not one.
-    public static func decompressFrames(_ data: Data) -> Data? {
-        guard let stream = ZSTD_createDCtx() else { return nil }
-        defer { ZSTD_freeDCtx(stream) }
-        var result = Data()
-        var out = [UInt8](repeating: 0, count: ZSTD_DStreamOutSize())
-        return data.withUnsafeBytes { src -> Data? in
-            var input = ZSTD_inBuffer(src: src.baseAddress, size: src.count, pos: 0)
-            var last = 0
-            var full = false
-            // A full output buffer may leave decoded bytes inside the context: call again to get them.
-            while input.pos < input.size || full {
-                let (r, produced): (Int, Int) = out.withUnsafeMutableBytes { o in
-                    var output = ZSTD_outBuffer(dst: o.baseAddress, size: o.count, pos: 0)
-                    let r = ZSTD_decompressStream(stream, &output, &input)
-                    return (r, output.pos)
-                }
-                guard ZSTD_isError(r) == 0 else { return nil }
-                result.append(contentsOf: out[0..<produced])
-                full = produced == out.count
-                last = r
-            }
-            return last == 0 ? result : nil
-        }
-    }
-
     /// Nil when `data` is not a complete zstd frame.
     public static func decompress(_ data: Data) -> Data? {
         let size = data.withUnsafeBytes { ZSTD_getFrameContentSize($0.baseAddress, data.count) }

@@ -12,29 +12,10 @@ public struct ExportClip: Sendable, Equatable {
     public var label: String?
 }
 
-/// One accepted sample with the stored columns and the content fields an export uses, as strings,
-/// extracted by SQLite (`json_extract`); `ExportReader.forEachAccepted` gives them. (The exporter
-/// itself reads `ExportRawRow`s, which make no string per row.)
-public struct ExportSampleRow: Sendable {
-    public var uid: String
-    public var clipUID: String
-    public var stage: String
-    public var task: String
-    public var form: String
-    /// The instruct family (`content.kind`), the QA aspect, and the label the instruct stage answered.
-    public var kind: String?
-    public var aspect: String?
-    public var label: String?
-    /// Only in the full pass (`withContent`): question, answer, lettered options (JSON text) and letters.
-    public var question: String?
-    public var answer: String?
-    public var options: String?
-    public var answerLetters: String?
-}
-
 /// One accepted sample as `ExportReader.forEachAcceptedRaw` passes it (the exporter's hot loop):
-/// the UTF-8 bytes of the same columns and content fields as `ExportSampleRow`, nil for SQL NULL or
-/// an absent field, valid only during the call.
+/// the UTF-8 bytes of its columns and of the content fields the export uses (the instruct family
+/// `kind`, the QA `aspect`, the instruct `label`, question, answer, the lettered options as JSON text
+/// and the answer letters), nil for SQL NULL or an absent field, valid only during the call.
 public struct ExportRawRow {
     public var uid: UnsafeBufferPointer<UInt8>
     public var clipUID: UnsafeBufferPointer<UInt8>
@@ -92,29 +73,6 @@ public struct ExportReader {
             out[text(0) ?? ""] = ExportClip(source: text(1) ?? "", path: text(2) ?? "", side: text(3) ?? "", label: text(4))
         }
         return out
-    }
-
-    /// Calls `body` for every accepted sample, in uid order.
-    public func forEachAccepted(withContent: Bool, _ body: (ExportSampleRow) throws -> Void) throws {
-        let extra = withContent
-            ? ", json_extract(content, '$.question'), json_extract(content, '$.answer'), json_extract(content, '$.options'), json_extract(content, '$.answer_letters')"
-            : ""
-        let statement = try db.makeStatement(sql: """
-            SELECT uid, clip_uid, stage, task, form, json_extract(content, '$.kind'), json_extract(content, '$.aspect'),
-                   json_extract(content, '$.label')\(extra)
-            FROM samples WHERE status = 'accepted' ORDER BY uid
-            """)
-        let rows = try Row.fetchCursor(statement)
-        while let r = try rows.next() {
-            var s = ExportSampleRow(uid: r[0], clipUID: r[1], stage: r[2], task: r[3], form: r[4], kind: r[5], aspect: r[6], label: r[7])
-            if withContent {
-                s.question = r[8]
-                s.answer = r[9]
-                s.options = r[10]
-                s.answerLetters = r[11]
-            }
-            try body(s)
-        }
     }
 
     /// Calls `body` for every accepted sample, in uid order, with its columns and content fields as
@@ -177,29 +135,14 @@ public struct ExportReader {
         return totals
     }
 
-    /// `state()` with the sample counts a raw scan took on the way.
+    /// Counts that say which state of the store an export saw; the sample counts are the ones a raw
+    /// scan took on the way (`forEachAcceptedRaw`).
     public func state(_ totals: SampleTotals) throws -> [String: JSONValue] {
         let clips = try Int.fetchOne(db, sql: "SELECT count(*) FROM clips WHERE status = 'ok'") ?? 0
         let splits = try Int.fetchOne(db, sql: "SELECT count(*) FROM clip_splits") ?? 0
         return ["usable_clips": .number(Double(clips)), "samples": .number(Double(totals.samples)), "accepted": .number(Double(totals.accepted)),
                 "clips_with_side": .number(Double(splits)), "last_decision": .string(totals.lastDecision ?? ""),
                 "last_sample": .string(totals.lastSample ?? "")]
-    }
-
-    /// Counts that say which state of the store an export saw.
-    public func state() throws -> [String: JSONValue] {
-        let clips = try Int.fetchOne(db, sql: "SELECT count(*) FROM clips WHERE status = 'ok'") ?? 0
-        let splits = try Int.fetchOne(db, sql: "SELECT count(*) FROM clip_splits") ?? 0
-        // One scan of the samples for all four (each is a full scan on its own).
-        let row = try Row.fetchOne(db, sql: """
-            SELECT count(*), total(status = 'accepted'), max(decided_at), max(created_at) FROM samples
-            """)
-        let samples: Int = row?[0] ?? 0
-        let accepted = Int(row?[1] as Double? ?? 0)
-        let decided: String = row?[2] ?? ""
-        let created: String = row?[3] ?? ""
-        return ["usable_clips": .number(Double(clips)), "samples": .number(Double(samples)), "accepted": .number(Double(accepted)),
-                "clips_with_side": .number(Double(splits)), "last_decision": .string(decided), "last_sample": .string(created)]
     }
 }
 
