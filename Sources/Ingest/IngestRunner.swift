@@ -110,7 +110,8 @@ public struct IngestRunner: Sendable {
         }
         let adapterType = type(of: adapter)
         try store.upsertSource(SourceRow(name: source.name, root: source.root.path, adapter: adapterType.name,
-                                         adapterVersion: adapterType.version, licence: source.licence))
+                                         adapterVersion: adapterType.version, licence: source.licence,
+                                         exportName: source.exportName))
 
         let old = Dictionary(try store.clips(source: source.name).map { ($0.uid, $0) }, uniquingKeysWith: { a, _ in a })
         let context = ScanContext(sourceName: source.name, root: source.root, known: try store.mediaProbes(source: source.name))

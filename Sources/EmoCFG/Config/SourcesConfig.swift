@@ -76,9 +76,11 @@ public struct SourceConfig: Sendable {
     public var options: ConfigReader
     public var faceBoxes: FaceBoxSidecarConfig?
     public var licence: String?
+    /// The folder under the export's `videos/` (default: the published Emo-CFG name for the source).
+    public var exportName: String?
     public var enabled: Bool
 
-    public static let allowedKeys = ["adapter", "root", "options", "face_boxes", "licence", "enabled", "notes"]
+    public static let allowedKeys = ["adapter", "root", "options", "face_boxes", "licence", "export_name", "enabled", "notes"]
 
     init(name: String, line: Int, reader: ConfigReader, baseDirectory: URL, adapters: [String]) throws {
         self.name = name
@@ -103,6 +105,11 @@ public struct SourceConfig: Sendable {
             faceBoxes = try FaceBoxSidecarConfig(reader: fb, baseDirectory: baseDirectory)
         }
         licence = try reader.string("licence")
+        exportName = try reader.string("export_name")
+        if let n = exportName, n.isEmpty || n.hasPrefix(".") || n.contains("/") || n.contains("\u{0}") {
+            throw reader.error("'\(n)' cannot be a folder name; give one folder name without '/', not starting with '.'",
+                               key: "export_name", line: reader.value["export_name"]?.line)
+        }
         enabled = try reader.bool("enabled") ?? true
         _ = try reader.string("notes")
     }

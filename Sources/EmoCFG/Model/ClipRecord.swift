@@ -18,6 +18,19 @@ public struct TimeWindow: Codable, Sendable, Equatable, Hashable {
     public var length: Double { end - start }
 }
 
+/// A span of a frame folder, inclusive at both ends, by the frame numbers in the images' names
+/// (`img123.jpg` is frame 123); images without a number count by their 1-based place in natural order.
+/// CAS(ME)^2 codes each expression as onset..offset frames of one long recording.
+public struct FrameRange: Codable, Sendable, Equatable, Hashable {
+    public var first: Int
+    public var last: Int
+    public init(first: Int, last: Int) {
+        self.first = first
+        self.last = last
+    }
+    public func contains(_ frame: Int) -> Bool { frame >= first && frame <= last }
+}
+
 /// Where a label or a clip came from in the dataset's own files, for error messages and provenance.
 public struct SourceLocation: Codable, Sendable, Equatable, Hashable, CustomStringConvertible {
     /// Path relative to the source root.
@@ -44,6 +57,8 @@ public struct ClipRecord: Codable, Sendable, Equatable {
     public var kind: ClipKind
     /// For `window` clips: the span of `path` this clip covers.
     public var window: TimeWindow?
+    /// For `frames` clips that are a part of a longer recording's folder: the frames it covers.
+    public var frameRange: FrameRange?
     /// The split as the dataset names it (`dev`, `Train_AFEW`, `set_1:test`, …), if it defines one.
     public var nativeSplit: String?
     /// The split normalised to `train`, `val` or `test`.
@@ -73,7 +88,7 @@ public struct ClipRecord: Codable, Sendable, Equatable {
         identity: String? = nil, nativeLabels: [String: String] = [:],
         labels: NormalizedLabels = NormalizedLabels(), faceBox: FaceBox? = nil,
         texts: [String: String] = [:], labelOrigin: SourceLocation? = nil, labelProblems: [String] = [],
-        frameRate: Double? = nil
+        frameRate: Double? = nil, frameRange: FrameRange? = nil
     ) {
         self.key = key
         self.path = path
@@ -90,6 +105,7 @@ public struct ClipRecord: Codable, Sendable, Equatable {
         self.labelOrigin = labelOrigin
         self.labelProblems = labelProblems
         self.frameRate = frameRate
+        self.frameRange = frameRange
     }
 }
 

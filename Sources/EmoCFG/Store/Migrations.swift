@@ -191,6 +191,33 @@ enum Migrations {
                 );
                 """)
         }
+        m.registerMigration("v8-clip-media") { db in
+            // A frame folder clip that is one part of a longer recording (CAS(ME)^2 expressions);
+            // the export's folder name per source; clips rendered to video files for the export,
+            // by content key (source file identity, range, encoder settings).
+            try db.execute(sql: """
+                ALTER TABLE clips ADD COLUMN frame_first INTEGER;
+                ALTER TABLE clips ADD COLUMN frame_last INTEGER;
+                ALTER TABLE sources ADD COLUMN export_name TEXT;
+                CREATE TABLE rendered_media (
+                    key TEXT PRIMARY KEY,                -- SHA-256 of source identity, range and encoder settings
+                    clip_uid TEXT NOT NULL,
+                    status TEXT NOT NULL,                -- ok | failed
+                    file TEXT,                           -- relative to the media cache folder
+                    encoder TEXT,                        -- libx264 | mpeg4
+                    settings TEXT NOT NULL,              -- JSON: what the key covers
+                    frames INTEGER,
+                    duration REAL,
+                    width INTEGER,
+                    height INTEGER,
+                    has_audio INTEGER,
+                    bytes INTEGER,
+                    error TEXT,                          -- libav's reason when failed
+                    created_at TEXT NOT NULL
+                );
+                CREATE INDEX rendered_media_by_clip ON rendered_media(clip_uid);
+                """)
+        }
         return m
     }
 }

@@ -8,12 +8,15 @@ public struct SourceRow: Sendable, Equatable {
     public var adapter: String
     public var adapterVersion: Int
     public var licence: String?
-    public init(name: String, root: String, adapter: String, adapterVersion: Int, licence: String?) {
+    /// The folder name under the export's `videos/` (`export_name:` in sources.yaml), when set.
+    public var exportName: String?
+    public init(name: String, root: String, adapter: String, adapterVersion: Int, licence: String?, exportName: String? = nil) {
         self.name = name
         self.root = root
         self.adapter = adapter
         self.adapterVersion = adapterVersion
         self.licence = licence
+        self.exportName = exportName
     }
 }
 
@@ -129,20 +132,20 @@ extension Store {
     public func upsertSource(_ s: SourceRow) throws {
         try write { db in
             try db.execute(sql: """
-                INSERT INTO sources (name, root, adapter, adapter_version, licence, ingested_at)
-                VALUES (?, ?, ?, ?, ?, ?)
+                INSERT INTO sources (name, root, adapter, adapter_version, licence, export_name, ingested_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT(name) DO UPDATE SET root = excluded.root, adapter = excluded.adapter,
                     adapter_version = excluded.adapter_version, licence = excluded.licence,
-                    ingested_at = excluded.ingested_at
-                """, arguments: [s.name, s.root, s.adapter, s.adapterVersion, s.licence, Store.timestamp()])
+                    export_name = excluded.export_name, ingested_at = excluded.ingested_at
+                """, arguments: [s.name, s.root, s.adapter, s.adapterVersion, s.licence, s.exportName, Store.timestamp()])
         }
     }
 
     public func sources() throws -> [SourceRow] {
         try read { db in
-            try Row.fetchAll(db, sql: "SELECT name, root, adapter, adapter_version, licence FROM sources ORDER BY name").map {
+            try Row.fetchAll(db, sql: "SELECT name, root, adapter, adapter_version, licence, export_name FROM sources ORDER BY name").map {
                 SourceRow(name: $0["name"], root: $0["root"], adapter: $0["adapter"],
-                          adapterVersion: $0["adapter_version"], licence: $0["licence"])
+                          adapterVersion: $0["adapter_version"], licence: $0["licence"], exportName: $0["export_name"])
             }
         }
     }
@@ -151,7 +154,8 @@ extension Store {
         uid, source, key, path, kind, window_start, window_end, native_split, split, folds, identity,
         duration, width, height, fps, frame_count, frame_count_exact, codec, has_audio, container,
         file_size, file_mtime, probed_at, face_x, face_y, face_w, face_h, face_origin, face_ratio, view,
-        native_labels, labels, labelled, texts, label_origin, record_hash, status, error, updated_at
+        native_labels, labels, labelled, texts, label_origin, record_hash, status, error, updated_at,
+        frame_first, frame_last
         """
 
     /// Inserts or replaces clip rows, in one transaction per call. Callers batch (a few hundred to a
@@ -159,7 +163,7 @@ extension Store {
     public func upsertClips(_ clips: [StoredClip]) throws {
         guard !clips.isEmpty else { return }
         let now = Store.timestamp()
-        let placeholders = Array(repeating: "?", count: 39).joined(separator: ", ")
+        let placeholders = Array(repeating: "?", count: 41).joined(separator: ", ")
         try write { db in
             let statement = try db.cachedStatement(sql: "INSERT OR REPLACE INTO clips (\(Store.clipColumns)) VALUES (\(placeholders))")
             for c in clips {
@@ -173,6 +177,7 @@ extension Store {
                     c.face?.x, c.face?.y, c.face?.w, c.face?.h, c.face?.origin.rawValue, c.face?.areaRatio, c.view?.rawValue,
                     CanonicalJSON.encode(r.nativeLabels), CanonicalJSON.encode(r.labels), !r.labels.isEmpty,
                     CanonicalJSON.encode(r.texts), r.labelOrigin?.description, c.recordHash, c.status.rawValue, c.error, now,
+                    r.frameRange?.first, r.frameRange?.last,
                 ]
                 statement.setUncheckedArguments(StatementArguments(values))
                 try statement.execute()
@@ -211,6 +216,7 @@ extension Store {
             labels: CanonicalJSON.decode(NormalizedLabels.self, row["labels"]) ?? NormalizedLabels(),
             faceBox: nil, texts: CanonicalJSON.decode([String: String].self, row["texts"]) ?? [:],
             labelOrigin: labelOrigin)
+        if let first: Int = row["frame_first"], let last: Int = row["frame_last"] { record.frameRange = FrameRange(first: first, last: last) }
         // A frame folder's rate is the dataset's, stored as the probe's fps.
         if record.kind == .frames { record.frameRate = row["fps"] }
         var probe: ProbeResult?
