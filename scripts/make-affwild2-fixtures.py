@@ -7,6 +7,9 @@ Annotations use the `AU_Set`/`EXPR_Set`/`VA_Set` edition (the tests rebuild the 
 edition from it): line 1 a header, then one line per frame; -1 (AU, EXPR) and -5 (VA) mark invalid
 frames. `46.txt` has fewer lines than its video has frames; `77-25-640x480.txt` names a video that is
 not there; some lines are malformed or out of range on purpose.
+
+Also writes Tests/Fixtures/AffWild2_ABAW: the later ABAW releases' layout (one nested `videos/` folder,
+`*_Challenge` annotation folders).
 """
 import os
 import shutil
@@ -65,3 +68,20 @@ write("AU_Set/Validation_Set/video10_1_left.txt", AU, [
 write("EXPR_Set/Train_Set/46.txt", EXPR, ["2", "2", "3", "-1"])
 # The video 77-25-640x480 is not in batch1/, batch2/ or new_vids/.
 write("EXPR_Set/Train_Set/77-25-640x480.txt", EXPR, ["0", "0", "0", "0", "0", "0"])
+
+# --- The later ABAW layout (Tests/Fixtures/AffWild2_ABAW) -----------------------------------------
+# All videos in one `videos/` folder, nested as some releases ship it (`videos/videos/`,
+# `videos/both_batches/`); annotations under `*_Challenge` names, some in a parent folder.
+root = os.path.join(fixtures, "AffWild2_ABAW")
+shutil.rmtree(root, ignore_errors=True)
+for rel, src in {
+    "videos/videos/1-30-1280x720.mp4": "av.mp4",
+    "videos/both_batches/video10_1.mp4": "av.mp4",   # two people
+    "videos/both_batches/46.avi": "clip.avi",        # no annotation: unlabelled windows
+}.items():
+    os.makedirs(os.path.dirname(os.path.join(root, rel)), exist_ok=True)
+    shutil.copyfile(os.path.join(media, src), os.path.join(root, rel))
+write("6th ABAW Annotations/EXPR_Recognition_Challenge/Train_Set/1-30-1280x720.txt", EXPR, ["4", "4", "4", "0", "0", "0"])
+write("6th ABAW Annotations/AU_Detection_Challenge/Validation_Set/video10_1_left.txt", AU, [
+    "0,0,0,1,0,0,1,0,0,0,0,0"] * 6)
+write("VA_Estimation_Challenge/Train_Set/video10_1_right.txt", VA, ["0.5,0.5"] * 6)

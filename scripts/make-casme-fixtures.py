@@ -89,25 +89,31 @@ wb.save(os.path.join(root, "CASME-coding.xlsx"))
 # --- CAS(ME)^2 ------------------------------------------------------------------------------------
 root = reset("CASME_sq")
 pic = os.path.join(root, "rawpic")
-frames(os.path.join(pic, "s15", "15_0101disgustingteeth"), ["img1.jpg", "img2.jpg", "img3.jpg"])
+# One long recording holding three coded expressions (rows 1, 2 and 9), as many frames as its AVI;
+# frame 3 is zero bytes and frame 5 is not an image: both are counted out and reported.
+disgusting = os.path.join(pic, "s15", "15_0101disgustingteeth")
+frames(disgusting, ["img%d.jpg" % n for n in range(1, 11)])
+write(os.path.join(disgusting, "img3.jpg"), "")
+write(os.path.join(disgusting, "img5.jpg"), "not a jpeg")
 frames(os.path.join(pic, "s15", "15_0102wormdinner"), ["img1.jpg", "img2.jpg"])        # no row: unlabelled
-frames(os.path.join(pic, "s15", "15_0401carcrahs"), ["img1.jpg", "img2.jpg"])          # typo in the title
+frames(os.path.join(pic, "s15", "15_0401carcrahs"), ["img%d.jpg" % n for n in range(1, 10)])  # typo in the title
 frames(os.path.join(pic, "s16", "16_0101disgustingteeth"), ["img1.jpg", "img2.jpg"])
 frames(os.path.join(pic, "s16", "16_0402shoutingmatch"), ["img1.jpg", "img2.jpg"])
-video(os.path.join(root, "rawvideo", "s15", "15_0101disgustingteeth.avi"))
+video(os.path.join(root, "rawvideo", "s15", "15_0101disgustingteeth.avi"))           # 10 frames at 25 fps
 video(os.path.join(root, "rawvideo", "s16", "16_0502funnypets.avi"))                  # no frame folder
 
 wb = openpyxl.Workbook()
 ws = wb.active
 ws.title = "CASFEcode_final"  # no header row: nine columns by position
-ws.append([1, "disgust1_1", 5, 8, 12, "4+L10", "negative", "micro-expression", "disgust"])   # row 1
-ws.append([1, "disgust1_2", 20, 24, 0, "9", "negative", "macro-expression", "disgust"])      # row 2: offset 0
+ws.append([1, "disgust1_1", 2, 4, 6, "4+L10", "negative", "micro-expression", "disgust"])    # row 1: frames 2..6
+ws.append([1, "disgust1_2", 7, 9, 0, "9", "negative", "macro-expression", "disgust"])        # row 2: offset 0: 7..9 (apex)
 ws.append([1, "anger1_1", 2, 0, 9, None, "neutral", "macro-expression", "anger"])            # row 3: bad class, apex 0
 ws.append([1, "anger9_1", 3, 4, 5, "12", "others", "macro-expression", "happy"])             # row 4: not in naming rule2
-ws.append([2, "disgust1_1", 7, 9, 11, "4+7", "surprise", "micro-expression", "surprise"])    # row 5
-ws.append([2, "anger2_1", 3, 4, 6, "R12", "others", "macro-expression", "anger"])            # row 6
-ws.append([2, "happy2_1", 10, 12, 15, "12", "positive", "macro-expression", "happy"])        # row 7: AVI only
+ws.append([2, "disgust1_1", 1, 2, 2, "4+7", "surprise", "micro-expression", "surprise"])     # row 5
+ws.append([2, "anger2_1", 1, 1, 2, "R12", "others", "macro-expression", "anger"])            # row 6
+ws.append([2, "happy2_1", 4, 6, 8, "12", "positive", "macro-expression", "happy"])           # row 7: AVI only
 ws.append(["x", "happy2_2", 1, 2, 3, "12", "positive", "macro-expression", "happy"])         # row 8: bad subject
+ws.append([1, "disgust1_3", 8, 0, 0, "4", "negative", "micro-expression", "disgust"])        # row 9: apex and offset 0
 ws = wb.create_sheet("naming rule1")  # folder number, name, subject serial in the main sheet
 ws.append([15, "casme_015", 1])
 ws.append([16, "casme_016", 2])

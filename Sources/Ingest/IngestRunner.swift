@@ -168,7 +168,9 @@ public struct IngestRunner: Sendable {
         summary.found = seen.count
 
         // Media: what the file system says, then libavformat for the files that changed.
-        var toProbe: [String: [Int]] = [:]  // path -> indices into pending (windows share their video)
+        // What to measure -> indices into pending: windows share their video's probe; clips of one
+        // frame folder share it only when they select the same frame range.
+        var toProbe: [MediaKey: [Int]] = [:]
         for i in pending.indices {
             guard pending[i].recheckMedia else {
                 pending[i].probe = pending[i].old?.probe
@@ -191,32 +193,41 @@ public struct IngestRunner: Sendable {
                 pending[i].error = "\(r.path): \(why)"
                 pending[i].mediaProblems.append(IngestProblem(clipKey: r.key, kind: .unreadableMedia, location: SourceLocation(file: r.path), message: "\(r.path): \(why)"))
             case .directory, .regularFile:
-                toProbe[r.path, default: []].append(i)
+                toProbe[MediaKey(path: r.path, range: r.kind == .frames ? r.frameRange : nil), default: []].append(i)
             }
         }
 
         let paths = Array(toProbe.keys).sorted()
-        let media = paths.map { path -> MediaJob in
-            let first = pending[toProbe[path]![0]].record
-            return MediaJob(path: context.url(path).path, frames: first.kind == .frames, fps: first.frameRate)
+        let media = paths.map { key -> MediaJob in
+            let first = pending[toProbe[key]![0]].record
+            return MediaJob(path: context.url(key.path).path, frames: first.kind == .frames, fps: first.frameRate, range: key.range)
         }
         progress(.sourceStarted(name: source.name, clips: seen.count, toProbe: paths.count))
         let results = await probeAll(media) { done in
             progress(.probed(name: source.name, done: done, total: paths.count))
         }
         var freshProbes: [Store.MediaProbeRow] = []
-        for (path, result) in zip(paths, results) {
-            if case .success(let (probe, _)) = result, let i = toProbe[path]?.first {
-                freshProbes.append(Store.MediaProbeRow(path: path, size: pending[i].state.size, mtime: pending[i].state.mtime, probe: probe))
+        for (key, result) in zip(paths, results) {
+            let path = key.path
+            if case .success(let found) = result, let i = toProbe[key]?.first {
+                // Stored under a key of its own per range, so no range's count stands for another's
+                // (or for the whole folder's).
+                freshProbes.append(Store.MediaProbeRow(path: key.storeKey, size: pending[i].state.size, mtime: pending[i].state.mtime, probe: found.probe))
             }
-            for i in toProbe[path]! {
+            for i in toProbe[key]! {
                 switch result {
-                case .success(let (found, strays)):
-                    var probe = found
-                    for stray in strays {
+                case .success(let found):
+                    var probe = found.probe
+                    for stray in found.strays {
                         pending[i].mediaProblems.append(IngestProblem(
                             clipKey: pending[i].record.key, kind: .strayFile, location: SourceLocation(file: path + "/" + stray),
                             message: "\(path)/\(stray) is not a frame image (.jpg, .jpeg, .png, .bmp); the folder's other frames are used"))
+                    }
+                    for frame in found.unreadable {
+                        let span = key.range.map { " of frames \($0.first)..\($0.last)" } ?? ""
+                        pending[i].mediaProblems.append(IngestProblem(
+                            clipKey: pending[i].record.key, kind: .unreadableMedia, location: SourceLocation(file: path + "/" + frame.name),
+                            message: "frame \(frame.name) in \(path): \(frame.reason); left out of the \(probe.frameCount ?? 0) readable frames\(span) counted"))
                     }
                     if let w = pending[i].record.window {
                         probe.duration = w.length
@@ -230,7 +241,7 @@ public struct IngestRunner: Sendable {
                     pending[i].error = "\(pending[i].record.path): \(e.message)"
                     pending[i].mediaProblems.append(IngestProblem(
                         clipKey: pending[i].record.key, kind: .probeFailed, location: SourceLocation(file: pending[i].record.path),
-                        message: "libavformat \(e.message)"))
+                        message: pending[i].record.kind == .frames ? "\(path): \(e.message)" : "libavformat \(e.message)"))
                 }
             }
         }
@@ -273,27 +284,48 @@ public struct IngestRunner: Sendable {
         return summary
     }
 
-    /// One file or frame folder to measure.
+    /// What one probe measures: a file, a whole frame folder, or the frames of a folder in a range.
+    struct MediaKey: Hashable, Comparable {
+        var path: String
+        var range: FrameRange?
+
+        static func < (a: MediaKey, b: MediaKey) -> Bool {
+            (a.path, a.range?.first ?? Int.min, a.range?.last ?? Int.min) < (b.path, b.range?.first ?? Int.min, b.range?.last ?? Int.min)
+        }
+
+        /// The `media_probes` key: the path, plus `#frames=<first>-<last>` for a range.
+        var storeKey: String { range.map { "\(path)#frames=\($0.first)-\($0.last)" } ?? path }
+    }
+
+    /// What measuring one piece of media found: the facts, and for a frame folder the files in it
+    /// that are not frames and the images left out as unreadable.
+    struct MediaFound: Sendable {
+        var probe: ProbeResult
+        var strays: [String] = []
+        var unreadable: [FrameFolder.UnreadableFrame] = []
+    }
+
+    /// One file or frame folder (or range of one) to measure.
     struct MediaJob: Sendable {
         var path: String
         var frames: Bool
         var fps: Double?
+        var range: FrameRange?
 
-        /// The media facts, and for a frame folder the names of files in it that are not frames.
-        func run() -> Result<(ProbeResult, [String]), ProbeError> {
+        func run() -> Result<MediaFound, ProbeError> {
             Result { () throws(ProbeError) in
                 if frames {
-                    let folder = try FrameFolder.probe(path: path, fps: fps)
-                    return (folder.probe, folder.strays)
+                    let folder = try FrameFolder.probe(path: path, fps: fps, range: range)
+                    return MediaFound(probe: folder.probe, strays: folder.strays, unreadable: folder.unreadable)
                 }
-                return (try MediaProbe.probe(path: path), [])
+                return MediaFound(probe: try MediaProbe.probe(path: path))
             }
         }
     }
 
     /// Probes `media` on `jobs` threads at once, returning results in input order.
-    func probeAll(_ media: [MediaJob], progress: @escaping @Sendable (Int) -> Void) async -> [Result<(ProbeResult, [String]), ProbeError>] {
-        var results = [Result<(ProbeResult, [String]), ProbeError>?](repeating: nil, count: media.count)
+    func probeAll(_ media: [MediaJob], progress: @escaping @Sendable (Int) -> Void) async -> [Result<MediaFound, ProbeError>] {
+        var results = [Result<MediaFound, ProbeError>?](repeating: nil, count: media.count)
         var done = 0
         await forEachBounded(Array(media.enumerated()), width: jobs, { item in (item.offset, item.element.run()) }) { output in
             results[output.0] = output.1

@@ -202,6 +202,25 @@ final class AffWild2AdapterTests: XCTestCase {
         XCTAssertEqual(r["video10_1_right/0-3"]?.record.labels.emotion, "anger")
     }
 
+    func test_affwild2_later_abaw_layout_finds_videos_in_a_nested_videos_folder_and_challenge_annotations() throws {
+        // Tests/Fixtures/AffWild2_ABAW: videos/videos/, videos/both_batches/, *_Challenge folders.
+        let r = try ingestReplica("AffWild2_ABAW", adapter: "affwild2", options: "window: 0.3")
+        XCTAssertEqual(r.summary.outcome, .done)
+        XCTAssertEqual(Set(r.clips.keys), [
+            "1-30-1280x720/0-3", "1-30-1280x720/3-6", "video10_1_left/0-3", "video10_1_left/3-6",
+            "video10_1_right/0-3", "video10_1_right/3-6", "46/0-8", "46/8-10",
+        ])
+        XCTAssertEqual(r["1-30-1280x720/0-3"]?.record.path, "videos/videos/1-30-1280x720.mp4")
+        XCTAssertEqual(r["1-30-1280x720/0-3"]?.record.labels.emotion, "happiness")
+        XCTAssertEqual(r["video10_1_left/0-3"]?.record.path, "videos/both_batches/video10_1.mp4")
+        XCTAssertEqual(r["video10_1_left/0-3"]?.record.labels.attributes["action_units"], ["AU6", "AU12"])
+        XCTAssertEqual(try XCTUnwrap(r["video10_1_right/3-6"]?.record.labels.valence), 0.5, accuracy: 1e-9)
+        XCTAssertEqual(r["46/0-8"]?.record.path, "videos/both_batches/46.avi")
+        XCTAssertTrue(r["46/0-8"]?.record.labels.isEmpty ?? false, "no annotation: unlabelled windows")
+        XCTAssertEqual(r.clips.values.filter { $0.status != "ok" }.map(\.record.key), [])
+        XCTAssertEqual(r.problems.map(\.message), [])
+    }
+
     func test_affwild2_default_four_second_windows_cover_each_short_video_once() throws {
         let r = try ingest("")
         XCTAssertEqual(r.clips.keys.filter { $0.hasPrefix("1-30-1280x720/") }, ["1-30-1280x720/0-6"])

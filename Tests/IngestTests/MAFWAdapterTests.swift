@@ -289,6 +289,28 @@ final class MAFWAdapterTests: XCTestCase {
         XCTAssertNil(r["00001"]?.record.labels.emotion)
     }
 
+    func test_mafw_underscore_label_file_names_of_the_official_readme_are_read_like_the_hyphenated_ones() throws {
+        let labels = fixturesRoot.appendingPathComponent("MAFW/Labels")
+        let dir = try root(
+            copying: ["data/clips", Self.annotation, "Labels/descriptive_text.xlsx"],
+            replacing: ["Labels/single_set.xlsx": labels.appendingPathComponent("single-set.xlsx"),
+                        "Labels/multi_set.xlsx": labels.appendingPathComponent("multi-set.xlsx")])
+        let r = try ingestReplica("MAFW", adapter: "mafw", root: dir)
+        XCTAssertEqual(r.summary.outcome, .done)
+        XCTAssertEqual(r.problems(.unreadableLabelFile).map(\.message), [])
+        XCTAssertEqual(r["00010"]?.record.labels.emotion, "contempt")
+        XCTAssertEqual(r["00011"]?.record.labelOrigin, SourceLocation(file: "Labels/single_set.xlsx", line: 9))
+        XCTAssertEqual(r["00004"]?.record.labels.emotions, ["anger", "disgust"])
+        XCTAssertEqual(r["00004"]?.record.nativeLabels["multi_label"], try ingest()["00004"]?.record.nativeLabels["multi_label"])
+    }
+
+    func test_mafw_a_missing_single_set_names_both_spellings() throws {
+        let dir = try root(copying: ["data/clips", Self.multi])
+        let r = try ingestReplica("MAFW", adapter: "mafw", root: dir)
+        let missing = r.problems(.unreadableLabelFile).first { $0.location?.file == Self.single }
+        XCTAssertEqual(missing?.message, "the label file is missing (nor Labels/single_set.xlsx)")
+    }
+
     func test_mafw_folder_without_clips_or_labels_fails_with_the_expected_layout() throws {
         let empty = FileManager.default.temporaryDirectory.appendingPathComponent("mafw-empty-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: empty, withIntermediateDirectories: true)

@@ -119,18 +119,18 @@ public enum FrameSampler {
         return try sample(reader, window: window, options: options)
     }
 
-    /// N frames spread uniformly over the images of the folder at `path`, in natural order (as
-    /// `FrameFolder.list` gives them); all of them when there are fewer than N. `fps` is the
+    /// N frames spread uniformly over the readable images of the folder at `path` (only those
+    /// numbered in `range` when given), in natural order (as `FrameFolder.readableFrames` gives
+    /// them); all of them when there are fewer than N. `fps` is the
     /// dataset's frame rate, which images do not carry; it only sets `SampledFrame.time`.
     public static func sample(
-        frames path: String, fps: Double? = nil, options: FrameSamplingOptions = .init()
+        frames path: String, fps: Double? = nil, range: FrameRange? = nil, options: FrameSamplingOptions = .init()
     ) throws(FrameSamplingError) -> [SampledFrame] {
         try check(options, path: path)
         let names: [String]
-        do { names = try FrameFolder.list(path).frames } catch {
+        do { names = try FrameFolder.readableFrames(in: path, range: range) } catch {
             throw FrameSamplingError(path: path, message: error.message)
         }
-        guard !names.isEmpty else { throw FrameSamplingError(path: path, message: "no frame images (.jpg, .jpeg, .png, .bmp) in the folder") }
         let encoder = try JPEGFrameEncoder(options: options, path: path)
         var out: [SampledFrame] = []
         for i in pickedIndices(of: names.count, count: options.count) {
@@ -245,7 +245,7 @@ extension FrameSampler {
         if settings.faceCrop, let face = clip.face { options.faceCrop = FaceCrop(box: face, margin: settings.margin) }
         switch clip.record.kind {
         case .frames:
-            return try sample(frames: path, fps: clip.record.frameRate, options: options)
+            return try sample(frames: path, fps: clip.record.frameRate, range: clip.record.frameRange, options: options)
         case .video, .window:
             return try sample(video: path, window: clip.record.window, options: options)
         }

@@ -1,8 +1,10 @@
 import EmoCFG
 import Foundation
 
-/// AffWild2 (ABAW): long videos in `batch1/`, `batch2/` and `new_vids/`, annotated frame by frame for
-/// action units (AU), expression (EXPR) and valence-arousal (VA), cut here into time windows.
+/// AffWild2 (ABAW): long videos in `batch1/`, `batch2/` and `new_vids/` (the first editions) or one
+/// `videos/` folder (later ABAW releases, sometimes nested: `videos/videos/`, `videos/both_batches/`),
+/// annotated frame by frame for action units (AU), expression (EXPR) and valence-arousal (VA), cut
+/// here into time windows. Every video folder is searched to any depth.
 ///
 /// Annotations are `<Task folder>/<Set>/<name>.txt`, line 1 a header, then one line per video frame.
 /// The task folders are named after the challenge edition (`AU_Set`, `EXPR_Set`, `VA_Set`, or
@@ -23,7 +25,8 @@ public struct AffWild2Adapter: DatasetAdapter {
     /// annotated video that cannot be probed (default 30, AffWild2's most common rate).
     public static let optionKeys = ["window", "stride", "aggregate", "fps"]
 
-    static let videoFolders = ["batch1", "batch2", "new_vids"]
+    /// The video folders of every edition, at the root; each is searched to any depth.
+    static let videoFolders = ["batch1", "batch2", "new_vids", "videos", "both_batches"]
     static let videoExtensions: Set<String> = ["mp4", "avi"]
     /// EXPR codes 0-7.
     static let expressions = ["Neutral", "Anger", "Disgust", "Fear", "Happiness", "Sadness", "Surprise", "Other"]
@@ -106,7 +109,7 @@ public struct AffWild2Adapter: DatasetAdapter {
         var paths: [String: String] = [:]
         var order: [String] = []
         for folder in Self.videoFolders where context.isDirectory(folder) {
-            for file in context.files(in: folder, extensions: Self.videoExtensions) {
+            for file in context.files(in: folder, extensions: Self.videoExtensions, recursive: true) {
                 let stem = ((file as NSString).lastPathComponent as NSString).deletingPathExtension
                 if let first = paths[stem] {
                     context.problem(.strayFile, file: file, "video '\(stem)' is also \(first); that one is used")

@@ -13,12 +13,18 @@ import Foundation
 /// (4-digit code, word) lead to the folders, which are then matched on `<NN>_<code>` only, because
 /// the titles after the code carry typos.
 ///
-/// One clip per coded expression, keyed `s<NN>/<expression>`; several clips share one video's
-/// media, the frame folder when present, else the AVI (`media: video` prefers the AVI). A row whose
-/// video is on disk under neither is still a clip pointing at the folder it implies, so the runner
-/// reports it missing with the sheet row. Videos no row names are unlabelled clips keyed
-/// `s<NN>/<folder>`. Onset, apex and offset go to `facts` as frame numbers; `0` (an offset or apex
-/// not coded) is left out. The emotion class is `negative`, `positive`, `surprise` or `others`:
+/// One clip per coded expression, keyed `s<NN>/<expression>`, spanning the expression's frames of
+/// its recording: onset..offset, or onset..apex when the offset is `0` (not coded), both ends
+/// included. The media is the recording's frame folder when present (`kind: .frames`, the folder as
+/// `path`, `frameRange` = the span, frames numbered by the `img<N>` in their names), else its AVI
+/// (`media: video` prefers the AVI): a `window` of the AVI from `(onset - 1) / fps` to `last / fps`
+/// seconds — frame N (1-based) shows during `[(N-1)/fps, N/fps)` — at the AVI's own rate (the `fps`
+/// option when it cannot be probed). A row whose span cannot be told (no onset; neither offset nor
+/// apex coded; onset after the end) is a label problem naming the row, and its clip is the whole
+/// recording. A row whose video is on disk under neither is still a clip pointing at the folder it
+/// implies, so the runner reports it missing with the sheet row. Videos no row names are unlabelled
+/// whole-recording clips keyed `s<NN>/<folder>`. Onset, apex and offset go to `facts` as frame
+/// numbers; `0` (an offset or apex not coded) is left out. The emotion class is `negative`, `positive`, `surprise` or `others`:
 /// the first two are sentiments, not emotions (`labels.sentiment`), `surprise` and `others` are the
 /// emotions `surprise` and `other`; the class as written is also `facts["emotion_class"]`.
 /// `micro-expression`/`macro-expression` is `facts["expression_type"]` (`micro`/`macro`) and the
@@ -68,6 +74,24 @@ public struct CASMESquaredAdapter: DatasetAdapter {
         var labels: NormalizedLabels
         var origin: SourceLocation
         var problems: [String]
+        /// The frames the expression spans in its recording; nil when the row does not tell.
+        var span: FrameRange?
+    }
+
+    /// The span of a coded expression: onset..offset, or onset..apex when the offset is not coded
+    /// (nil = 0 or empty). Nil, with the reason, when neither end can be told.
+    static func span(onset: Int?, apex: Int?, offset: Int?, at origin: SourceLocation) -> (FrameRange?, String?) {
+        let whole = "; the clip is the whole recording"
+        guard let onset else { return (nil, "the onset frame is not coded (\(origin))\(whole)") }
+        if let offset {
+            // An onset after the offset is already reported by `checkOrder`.
+            return onset <= offset ? (FrameRange(first: onset, last: offset), nil) : (nil, "onset frame \(onset) is after offset frame \(offset) (\(origin))\(whole)")
+        }
+        guard let apex else { return (nil, "neither the offset nor the apex frame is coded (both 0) (\(origin)), so the expression's end is unknown\(whole)") }
+        guard apex >= onset else {
+            return (nil, "the offset is not coded and apex frame \(apex) is before onset frame \(onset) (\(origin))\(whole)")
+        }
+        return (FrameRange(first: onset, last: apex), nil)
     }
 
     public func scan(_ context: ScanContext) throws -> [ClipRecord] {
@@ -135,10 +159,19 @@ public struct CASMESquaredAdapter: DatasetAdapter {
                     (path, kind) = ("\(framesRoot)/\(folder)/\(stem)", .frames)
                 }
             }
-            out.append(ClipRecord(
+            var record = ClipRecord(
                 key: "\(subjectName)/\(e.name)", path: path, kind: kind, identity: subjectName,
                 nativeLabels: e.native, labels: e.labels, labelOrigin: e.origin, labelProblems: problems,
-                frameRate: kind == .frames ? fps : nil))
+                frameRate: kind == .frames ? fps : nil)
+            if let span = e.span {
+                if kind == .frames {
+                    record.frameRange = span
+                } else {
+                    record.kind = .window
+                    record.window = window(span, of: path, at: e.origin, problems: &record.labelProblems, context)
+                }
+            }
+            out.append(record)
         }
         // Videos no expression names: unlabelled clips, the frame folder standing for its AVI.
         var listed = Set<String>()
@@ -155,6 +188,19 @@ public struct CASMESquaredAdapter: DatasetAdapter {
                 frameRate: kind == .frames ? fps : nil))
         }
         return out
+    }
+
+    /// The seconds of the AVI at `path` that show frames `span` (1-based): frame N shows during
+    /// `[(N-1)/fps, N/fps)`, at the AVI's own rate (the `fps` option when it cannot be probed). A span
+    /// ending after the video is named in `problems`.
+    func window(_ span: FrameRange, of path: String, at origin: SourceLocation, problems: inout [String], _ context: ScanContext) -> TimeWindow {
+        let probe = context.exists(path) ? context.probe(path) : nil
+        let rate = probe?.fps.flatMap { $0 > 0 && $0.isFinite ? $0 : nil } ?? fps
+        let w = TimeWindow(start: Double(span.first - 1) / rate, end: Double(span.last) / rate)
+        if let frames = probe?.frameCount ?? probe?.duration.map({ Int(($0 * rate).rounded()) }), span.last > frames {
+            problems.append("frames \(span.first)..\(span.last) (\(origin)) end after the last frame (\(frames)) of \(path)")
+        }
+        return w
     }
 
     /// The videos under `root/s<NN>/`: folders of frames, or `.avi` files when `avi`. Also the
@@ -214,11 +260,12 @@ public struct CASMESquaredAdapter: DatasetAdapter {
             var problems: [String] = []
             let onset = CASMECoding.frame(row[2], fact: "onset_frame", column: "onset", at: origin, textAllowed: false,
                                           into: &labels, problems: &problems)
-            _ = CASMECoding.frame(row[3], fact: "apex_frame", column: "apex", at: origin, textAllowed: true,
-                                  into: &labels, problems: &problems)
+            let apex = CASMECoding.frame(row[3], fact: "apex_frame", column: "apex", at: origin, textAllowed: true,
+                                         into: &labels, problems: &problems)
             let offset = CASMECoding.frame(row[4], fact: "offset_frame", column: "offset", at: origin, textAllowed: false,
                                            into: &labels, problems: &problems)
-            CASMECoding.checkOrder(onset: onset, offset: offset, at: origin, problems: &problems)
+            let (span, why) = Self.span(onset: onset, apex: apex, offset: offset, at: origin)
+            if let why { problems.append(why) } else { CASMECoding.checkOrder(onset: onset, offset: offset, at: origin, problems: &problems) }
             CASMECoding.actionUnits(row[5], column: "action units", at: origin, into: &labels, problems: &problems)
 
             let emotionClass = (row[6] ?? "").trimmingCharacters(in: .whitespaces).lowercased()
@@ -238,7 +285,7 @@ public struct CASMESquaredAdapter: DatasetAdapter {
             if let report = row[8]?.trimmingCharacters(in: .whitespacesAndNewlines), !report.isEmpty {
                 labels.facts["self_report"] = EmotionVocabulary.canonicalize(report) ?? report.lowercased()
             }
-            out.append(Expression(serial: serial, name: name, native: native, labels: labels, origin: origin, problems: problems))
+            out.append(Expression(serial: serial, name: name, native: native, labels: labels, origin: origin, problems: problems, span: span))
         }
         return out
     }

@@ -13,8 +13,9 @@ import CoreFoundation
 /// - `annotation.xlsx` (`clip, invalid, anger … disappointment`): every cell as a native label under
 ///   its header; normalised, the facts `invalid` (as given) and `votes_<class>` (the count), and the
 ///   attribute `voted_emotions` (classes with at least one vote, in class order).
-/// - `single-set.xlsx`, column `single_label` (else the last column): the emotion.
-/// - `multi-set.xlsx`, column `multi_label` like `1,2` (else the last column): `emotions`, in class
+/// - `single-set.xlsx` (or `single_set.xlsx`, as the official README's figure names it), column
+///   `single_label` (else the last column): the emotion.
+/// - `multi-set.xlsx` (or `multi_set.xlsx`), column `multi_label` like `1,2` (else the last column): `emotions`, in class
 ///   order whatever order the cell lists them in.
 /// - `descriptive_text.xlsx`, no header (clip, Chinese, English): `texts["description_zh"]` and
 ///   `texts["description_en"]`. Neutral clips have no row.
@@ -39,8 +40,10 @@ public struct MAFWAdapter: DatasetAdapter {
 
     static let clipFolder = "data/clips"
     static let annotationFile = "Labels/annotation.xlsx"
-    static let singleFile = "Labels/single-set.xlsx"
-    static let multiFile = "Labels/multi-set.xlsx"
+    /// Each label file as loaders spell it (hyphen) and as the official README's figure does
+    /// (underscore); the first that exists is read.
+    static let singleFiles = ["Labels/single-set.xlsx", "Labels/single_set.xlsx"]
+    static let multiFiles = ["Labels/multi-set.xlsx", "Labels/multi_set.xlsx"]
     static let textFile = "Labels/descriptive_text.xlsx"
     static let genderFile = "Labels(auto)/gender.txt"
     static let splitRoot = "Train & Test Set"
@@ -93,8 +96,8 @@ public struct MAFWAdapter: DatasetAdapter {
         }
         var labels: [String: Labels] = [:]
         readAnnotation(context, into: &labels)
-        readLabelColumn(context, file: Self.singleFile, column: "single_label", into: &labels) { $0.single = $1 }
-        readLabelColumn(context, file: Self.multiFile, column: "multi_label", into: &labels) { $0.multi = $1 }
+        readLabelColumn(context, file: Self.labelFile(Self.singleFiles, context), column: "single_label", into: &labels) { $0.single = $1 }
+        readLabelColumn(context, file: Self.labelFile(Self.multiFiles, context), column: "multi_label", into: &labels) { $0.multi = $1 }
         readTexts(context, into: &labels)
         readGender(context, into: &labels)
         readSplits(context, into: &labels)
@@ -223,9 +226,21 @@ public struct MAFWAdapter: DatasetAdapter {
     // MARK: - Spreadsheets
 
     /// `Sheet1` of a label workbook as a table; nil (and a problem) when unreadable.
+    /// The first of `names` (one file's spellings) that exists, else the first name, so that the
+    /// missing-file problem names it. When two spellings exist, the one read is named.
+    static func labelFile(_ names: [String], _ context: ScanContext) -> String {
+        let present = names.filter { context.exists($0) }
+        if present.count > 1 {
+            context.problem(.strayFile, file: present[1], "both \(present.joined(separator: " and ")) exist; \(present[0]) is read")
+        }
+        return present.first ?? names[0]
+    }
+
     func table(_ context: ScanContext, _ file: String) -> XLSXSheet? {
         guard context.exists(file) else {
-            context.problem(.unreadableLabelFile, file: file, "the label file is missing")
+            let spellings = [Self.singleFiles, Self.multiFiles].first { $0.contains(file) }
+            let tried = spellings.map { " (nor \($0.filter { $0 != file }.joined(separator: ", ")))" } ?? ""
+            context.problem(.unreadableLabelFile, file: file, "the label file is missing\(tried)")
             return nil
         }
         do {
