@@ -20,8 +20,8 @@ import Foundation
 /// (`media: video` prefers the AVI): a `window` of the AVI from `(onset - 1) / fps` to `last / fps`
 /// seconds — frame N (1-based) shows during `[(N-1)/fps, N/fps)` — at the AVI's own rate (the `fps`
 /// option when it cannot be probed). A row whose span cannot be told (no onset; neither offset nor
-/// apex coded; onset after the end) is a label problem naming the row, and its clip is the whole
-/// recording. A row whose video is on disk under neither is still a clip pointing at the folder it
+/// apex coded; onset after the end) is left out and reported naming the row: as the whole recording it
+/// would answer for every other expression in it. A row whose video is on disk under neither is still a clip pointing at the folder it
 /// implies, so the runner reports it missing with the sheet row. Videos no row names are unlabelled
 /// whole-recording clips keyed `s<NN>/<folder>`. Onset, apex and offset go to `facts` as frame
 /// numbers; `0` (an offset or apex not coded) is left out. The emotion class is `negative`, `positive`, `surprise` or `others`:
@@ -81,7 +81,7 @@ public struct CASMESquaredAdapter: DatasetAdapter {
     /// The span of a coded expression: onset..offset, or onset..apex when the offset is not coded
     /// (nil = 0 or empty). Nil, with the reason, when neither end can be told.
     static func span(onset: Int?, apex: Int?, offset: Int?, at origin: SourceLocation) -> (FrameRange?, String?) {
-        let whole = "; the clip is the whole recording"
+        let whole = "; the expression is left out (a span cannot be told)"
         guard let onset else { return (nil, "the onset frame is not coded (\(origin))\(whole)") }
         if let offset {
             // An onset after the offset is already reported by `checkOrder`.
@@ -265,7 +265,12 @@ public struct CASMESquaredAdapter: DatasetAdapter {
             let offset = CASMECoding.frame(row[4], fact: "offset_frame", column: "offset", at: origin, textAllowed: false,
                                            into: &labels, problems: &problems)
             let (span, why) = Self.span(onset: onset, apex: apex, offset: offset, at: origin)
-            if let why { problems.append(why) } else { CASMECoding.checkOrder(onset: onset, offset: offset, at: origin, problems: &problems) }
+            if let why {
+                // Without its span the expression would stand for the whole recording, answering
+                // for every other expression in it: left out, and reported with its row.
+                context.problem(.badRow, file: origin.file, line: origin.line, clip: "\(serial)/\(name)", why)
+                continue
+            } else { CASMECoding.checkOrder(onset: onset, offset: offset, at: origin, problems: &problems) }
             CASMECoding.actionUnits(row[5], column: "action units", at: origin, into: &labels, problems: &problems)
 
             let emotionClass = (row[6] ?? "").trimmingCharacters(in: .whitespaces).lowercased()
