@@ -77,7 +77,9 @@ def rank(seed, uid):
 
 
 def dumps(obj):
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    # U+2028, U+2029 and U+0085 escaped: str.splitlines (VidEmo's evaluation reads with it) breaks there.
+    return (json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+            .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029").replace("\u0085", "\\u0085"))
 
 
 def main():

@@ -33,6 +33,12 @@ public struct CurationMix: Sendable, Equatable, Codable {
 ///   test_fraction: 0.1        # share of identity groups on the test side where a dataset has no split
 ///   sampled_per_label: 200    # a sampled file keeps at most this many lines per source and label
 ///   zstd: false               # write .jsonl.zst shards
+///   render:                   # frame folders, windows and expression intervals become video files
+///     encoder: auto           # auto (libx264 where libavcodec has it, else mpeg4) | libx264 | mpeg4
+///     crf: 20                 # libx264 quality (mpeg4: mapped to a quantiser)
+///     preset: veryfast        # libx264 preset
+///     max_side: null          # scale down so the longer side is at most this; null keeps the size
+///     audio: true             # cut the source's audio with a window
 ///   mixes:                    # curation versions, in order (default: the curriculum below)
 ///     attribute: {tasks: [attribute]}
 ///     expression: {tasks: [attribute, expression]}
@@ -47,13 +53,17 @@ public struct ExportSettings: Sendable, Equatable {
     public var zstd = false
     public var copyVideos = false
     public var mixes = CurationMix.curriculum
+    /// How clips that are not whole video files are rendered (part of each rendered file's key).
+    public var render = RenderSettings()
+    /// Clips rendered at once (default: the number of cores).
+    public var renderJobs = ProcessInfo.processInfo.activeProcessorCount
 
     public init() {}
 
     public static func read(_ section: ConfigReader?) throws -> ExportSettings {
         var s = ExportSettings()
         guard let r = section else { return s }
-        _ = try r.requireMap(allowed: ["seed", "test_fraction", "sampled_per_label", "zstd", "copy_videos", "mixes"])
+        _ = try r.requireMap(allowed: ["seed", "test_fraction", "sampled_per_label", "zstd", "copy_videos", "mixes", "render"])
         s.seed = try r.string("seed") ?? s.seed
         if let f = try r.double("test_fraction") {
             guard f >= 0, f < 1 else { throw r.error("must be at least 0 and below 1, found \(f)", key: "test_fraction", line: r.value["test_fraction"]?.line) }
@@ -62,6 +72,15 @@ public struct ExportSettings: Sendable, Equatable {
         s.sampledPerLabel = try r.int("sampled_per_label", range: 1...10_000_000) ?? s.sampledPerLabel
         s.zstd = try r.bool("zstd") ?? s.zstd
         s.copyVideos = try r.bool("copy_videos") ?? s.copyVideos
+        if let rr = r.child("render") {
+            _ = try rr.requireMap(allowed: ["encoder", "crf", "preset", "max_side", "audio"])
+            s.render.encoder = try rr.oneOf("encoder", ["auto", "libx264", "mpeg4"]) ?? s.render.encoder
+            s.render.crf = try rr.int("crf", range: 0...51) ?? s.render.crf
+            s.render.preset = try rr.oneOf("preset", ["ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow"])
+                ?? s.render.preset
+            s.render.maxSide = try rr.int("max_side", range: 16...16384) ?? s.render.maxSide
+            s.render.audio = try rr.bool("audio") ?? s.render.audio
+        }
         if let m = r.child("mixes") {
             let tasks = SampleTask.allCases.map(\.rawValue)
             var mixes: [CurationMix] = []
@@ -84,7 +103,7 @@ public struct ExportSettings: Sendable, Equatable {
     /// What the receipt records of the settings, and what the config hash covers.
     public var json: JSONValue {
         ["seed": .string(seed), "test_fraction": .number(testFraction), "sampled_per_label": .number(Double(sampledPerLabel)),
-         "zstd": .bool(zstd), "copy_videos": .bool(copyVideos),
+         "zstd": .bool(zstd), "copy_videos": .bool(copyVideos), "render": ClipMedia.settingsJSON(render),
          "mixes": .array(mixes.map { ["name": .string($0.name), "tasks": .array($0.tasks.map { .string($0) }), "set": .string($0.set)] })]
     }
 }

@@ -33,6 +33,8 @@ public struct ExportResult: Sendable {
     public var removed: [String]
     /// Clips whose video could not be linked or copied, with the reason.
     public var videoProblems: [String]
+    /// Clips rendered to video files (frame folders, windows, expression intervals), and those that failed.
+    public var media: MediaSummary
 }
 
 /// Writes the whole `jsons/` tree from the store in one pass over one snapshot: every accepted
@@ -46,11 +48,14 @@ public struct Exporter {
     public var settings: ExportSettings
     /// Hash of what configured this export (settings and pipeline.yaml), recorded in receipts.
     public var configHash: String
+    /// Called from the render workers as clips are rendered.
+    public var renderProgress: (@Sendable (RenderProgress) -> Void)?
 
-    public init(out: URL, settings: ExportSettings, configHash: String) {
+    public init(out: URL, settings: ExportSettings, configHash: String, renderProgress: (@Sendable (RenderProgress) -> Void)? = nil) {
         self.out = out.standardizedFileURL
         self.settings = settings
         self.configHash = configHash
+        self.renderProgress = renderProgress
     }
 
     /// Where each sample task's shards go. Caption-form samples go to `caption/` whatever their task.
@@ -77,10 +82,17 @@ public struct Exporter {
         let fm = FileManager.default
         try fm.createDirectory(at: out, withIntermediateDirectories: true)
 
+        // Clips that are not whole video files become video files first; a clip that fails is left out.
+        let sourceRows = try store.sources()
+        let folders = try VideoFolders.resolve(sourceRows)
+        let roots = Dictionary(sourceRows.map { ($0.name, $0.root) }, uniquingKeysWith: { a, _ in a })
+        let (entries, media) = try ClipMedia(out: out, settings: settings.render, jobs: settings.renderJobs)
+            .prepare(store: store, clips: try store.clipsToRender(), roots: roots, progress: renderProgress)
+
         let writer = ShardWriter()
         var sinks: [String: ShardSink] = [:]
         var meta: [String: ExportedFile] = [:]
-        var used = VideosUsed()
+        var used = VideosUsed(folders: folders, rendered: entries)
         let state: [String: JSONValue]
         do {
             state = try store.withExportReader { reader in
@@ -120,11 +132,12 @@ public struct Exporter {
         }
         let removed = try removeStale(keep: Set(files.map(\.path)), referenced: referenced, curation: curation)
 
-        let videoProblems = try linkVideos(store: store, used: used)
+        let videoProblems = try ClipMedia.layOut(out: out, folders: folders, roots: roots, whole: used.whole,
+                                                 rendered: used.renderedBySource.mapValues { $0.sorted { $0.name < $1.name } }, copyVideos: settings.copyVideos)
         let (versions, unchanged) = try curation.writeVersions(
             mixes: settings.mixes, files: files, lineHashes: hashes, previous: previous,
             receipt: ["tool_version": .string(EmoCFGVersion.current), "config_hash": .string(configHash),
-                      "config": settings.json, "store": .object(state.merging(["path": .string(store.path)]) { a, _ in a }),
+                      "config": settings.json, "media": Self.receiptMedia(media, used: used), "store": .object(state.merging(["path": .string(store.path)]) { a, _ in a }),
                       "outputs": .array(files.map { ["path": .string($0.path), "lines": .number(Double($0.lines)), "sha256": .string($0.sha256)] })])
         try store.recordExports(versions.map {
             ExportRecord(outDir: out.path, version: $0.version, mix: $0.mix, configHash: configHash, toolVersion: EmoCFGVersion.current,
@@ -132,7 +145,21 @@ public struct Exporter {
         })
         let test = sides.values.filter { $0 == "test" }.count
         return ExportResult(files: files, sides: (sides.count - test, test), versions: versions, unchanged: unchanged,
-                            removed: removed, videoProblems: videoProblems)
+                            removed: removed, videoProblems: videoProblems, media: media)
+    }
+
+    /// What the receipt says of the rendered media: the encoder and settings, the counts, the
+    /// failures, and the SHA-256 of the sorted `entry<TAB>cache file` list (the keys the files used).
+    static func receiptMedia(_ m: MediaSummary, used: VideosUsed) -> JSONValue {
+        var hasher = SHA256Hasher()
+        var lines: [String] = []
+        for (source, list) in used.renderedBySource {
+            for e in list { lines.append("videos/\(used.folders[source] ?? source)/\(e.name)\t\(e.cacheFile)\n") }
+        }
+        for l in lines.sorted() { hasher.update(l) }
+        return ["encoder": .string(m.encoder), "render_version": .string(ClipMedia.renderVersion), "settings": ClipMedia.settingsJSON(m.settings),
+                "rendered_clips": .number(Double(lines.count)), "entries_sha256": .string(hasher.finalizeHex()),
+                "failed": .array(m.failed.map { ["clip": .string($0.clip), "reason": .string($0.reason)] })]
     }
 
     /// Sources, sides, tasks and the rest by number, so that the loop compares bytes, not strings.
@@ -245,10 +272,25 @@ public struct Exporter {
         var quotedVideo: [UInt8]
     }
 
-    /// The sources whose videos the files name (and, to copy them, the clips).
+    /// Where each clip's video is, and which the files name: whole video files by source and path
+    /// (kept where the folder cannot simply link the source root), rendered clips by source.
     struct VideosUsed {
-        var sources: Set<String> = []
-        var clips: [String: ExportClip] = [:]
+        var folders: [String: String]
+        var rendered: [String: ClipMedia.Entry]
+        var whole: [String: Set<String>] = [:]
+        var renderedBySource: [String: Set<ClipMedia.Entry>] = [:]
+
+        /// The `videos` entry of a clip, nil when it has none (a render that failed), noting its use.
+        mutating func entry(uid: String, _ c: ExportClip, keepPaths: Bool) -> String? {
+            let folder = folders[c.source] ?? c.source
+            if c.kind == ClipKind.video.rawValue {
+                if keepPaths || whole[c.source] == nil { whole[c.source, default: []].insert(keepPaths ? c.path : "") }
+                return "videos/\(folder)/\(c.path)"
+            }
+            guard let e = rendered[uid] else { return nil }
+            renderedBySource[c.source, default: []].insert(e)
+            return "videos/\(folder)/\(e.name)"
+        }
     }
 
     // MARK: - The pass
@@ -308,6 +350,10 @@ public struct Exporter {
             _ = u.withUTF8 { clipTable.index(0, $0) }
             clipList.append((uid, c))
         }
+        // Whole files are listed one by one where the source's folder cannot be a link to its root.
+        let renderedSources = Set(clips.compactMap { used.rendered[$0.key] != nil ? $0.value.source : nil })
+        let copy = settings.copyVideos
+        func keepPaths(_ source: String) -> Bool { copy || renderedSources.contains(source) }
         var lastClip: [UInt8] = []
         var clip: ClipInfo?
         var options = JSONLine.Options()
@@ -325,15 +371,13 @@ public struct Exporter {
                 lastClip.removeAll(keepingCapacity: true)
                 lastClip.append(contentsOf: row.clipUID)
                 let (i, new) = clipTable.index(0, row.clipUID)
-                if !new && i < clipList.count {
-                    let (uid, c) = clipList[i]
+                if !new && i < clipList.count, let entry = used.entry(uid: clipList[i].uid, clipList[i].clip, keepPaths: keepPaths(clipList[i].clip.source)) {
+                    let c = clipList[i].clip
                     let source = sources.id(c.source)
                     if source == sourceRules.count { sourceRules.append(instructRules[c.source] ?? []) }
                     var video: [UInt8] = []
-                    JSONLine.appendQuoted("videos/\(c.source)/\(c.path)", to: &video)
+                    JSONLine.appendQuoted(entry, to: &video)
                     clip = ClipInfo(source: source, side: sideNames.id(c.side), label: c.label.map { Array($0.utf8) }, quotedVideo: video)
-                    used.sources.insert(c.source)
-                    if settings.copyVideos { used.clips[uid] = c }
                 } else {
                     clip = nil  // not a usable clip with a side (the table keeps the miss; it never matches a clip)
                 }
@@ -487,47 +531,4 @@ public struct Exporter {
         }
         return removed
     }
-
-    /// `videos/<Source>` as a link to each source root, or (`copyVideos`) copies of the exported
-    /// clips' files. Returns what could not be done, one line per clip or source.
-    func linkVideos(store: Store, used: VideosUsed) throws -> [String] {
-        let fm = FileManager.default
-        let roots = Dictionary(try store.sources().map { ($0.name, $0.root) }, uniquingKeysWith: { a, _ in a })
-        let videos = out.appendingPathComponent("videos")
-        try fm.createDirectory(at: videos, withIntermediateDirectories: true)
-        var problems: [String] = []
-        let sources = used.sources.sorted()
-        guard settings.copyVideos else {
-            for source in sources {
-                let link = videos.appendingPathComponent(source)
-                guard let root = roots[source] else { problems.append("\(source): no root recorded in the store"); continue }
-                if (try? fm.destinationOfSymbolicLink(atPath: link.path)) == root { continue }
-                try? fm.removeItem(at: link)
-                do { try fm.createSymbolicLink(atPath: link.path, withDestinationPath: root) } catch {
-                    problems.append("\(link.path): cannot link to \(root): \(error.localizedDescription)")
-                }
-            }
-            return problems
-        }
-        for source in sources {
-            let folder = videos.appendingPathComponent(source)
-            // A link from an earlier export would make the copies land in the dataset itself.
-            if (try? fm.destinationOfSymbolicLink(atPath: folder.path)) != nil { try fm.removeItem(at: folder) }
-        }
-        for clip in Set(used.clips.values.map { "\($0.source)\u{0}\($0.path)" }).sorted() {
-            let parts = clip.split(separator: "\u{0}", maxSplits: 1).map(String.init)
-            guard parts.count == 2, let root = roots[parts[0]] else { continue }
-            let from = URL(fileURLWithPath: root).appendingPathComponent(parts[1])
-            let to = videos.appendingPathComponent(parts[0]).appendingPathComponent(parts[1])
-            if fm.fileExists(atPath: to.path) { continue }
-            do {
-                try fm.createDirectory(at: to.deletingLastPathComponent(), withIntermediateDirectories: true)
-                try fm.copyItem(at: from, to: to)
-            } catch {
-                problems.append("\(from.path): cannot copy to \(to.path): \(error.localizedDescription)")
-            }
-        }
-        return problems
-    }
 }
-

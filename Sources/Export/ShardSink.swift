@@ -24,6 +24,19 @@ enum JSONLine {
             while i + 8 <= n && !needsEscape(raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)) { i += 8 }
             guard i < n else { break }
             let b = base[i]
+            if b == 0xE2 || b == 0xC2 {
+                // U+2028, U+2029 (E2 80 A8/A9) and U+0085 (C2 85): json.dumps leaves them as they are,
+                // but Python's str.splitlines (VidEmo's evaluation reads files with it) breaks a line
+                // there, so they are escaped; the line parses to the same value.
+                let sep = b == 0xE2 && i + 2 < n && base[i + 1] == 0x80 && (base[i + 2] == 0xA8 || base[i + 2] == 0xA9)
+                let nel = b == 0xC2 && i + 1 < n && base[i + 1] == 0x85
+                guard sep || nel else { i += 1; continue }
+                if i > start { out.append(contentsOf: UnsafeBufferPointer(start: base + start, count: i - start)) }
+                appendLiteral(sep ? (base[i + 2] == 0xA8 ? "\\u2028" : "\\u2029") : "\\u0085", to: &out)
+                i += sep ? 3 : 2
+                start = i
+                continue
+            }
             if b >= 0x20 && b != 0x22 && b != 0x5C { i += 1; continue }
             if i > start { out.append(contentsOf: UnsafeBufferPointer(start: base + start, count: i - start)) }
             out.append(0x5C)
@@ -45,16 +58,19 @@ enum JSONLine {
         if n > start { out.append(contentsOf: UnsafeBufferPointer(start: base + start, count: n - start)) }
     }
 
-    /// Whether any of the eight bytes is below 0x20, `"` or `\` (the classic has-zero-byte bit tricks;
-    /// exact: no false positives, since no borrow crosses out of a byte below 0x80 and UTF-8 bytes
-    /// at or above 0x80 are masked out).
+    /// Whether any of the eight bytes is below 0x20, `"`, `\`, or 0xE2 / 0xC2 (the lead bytes of
+    /// U+2028, U+2029 and U+0085), by the classic has-zero-byte bit tricks: exact for the first three
+    /// (no borrow crosses out of a byte below 0x80, and bytes at or above 0x80 are masked out); the
+    /// lead-byte tests may also fire after a match, which only sends those bytes down the slow path.
     @inline(__always)
     static func needsEscape(_ w: UInt64) -> Bool {
         let ones: UInt64 = 0x0101_0101_0101_0101, highs: UInt64 = 0x8080_8080_8080_8080
         let low = (w &- ones &* 0x20) & ~w & highs
         let quote = w ^ (ones &* 0x22), slash = w ^ (ones &* 0x5C)
         let q = (quote &- ones) & ~quote & highs, s = (slash &- ones) & ~slash & highs
-        return (low | q | s) != 0
+        let e2 = w ^ (ones &* 0xE2), c2 = w ^ (ones &* 0xC2)
+        let lead = ((e2 &- ones) & ~e2 & highs) | ((c2 &- ones) & ~c2 & highs)
+        return (low | q | s | lead) != 0
     }
 
     static func appendQuoted(_ s: String, to out: inout [UInt8]) {

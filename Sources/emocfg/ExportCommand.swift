@@ -21,8 +21,14 @@ struct ExportCommand: AsyncParsableCommand {
                   the open-attribute QA ground truth (a JSON array)
               jsons/curation/vN/{source.txt,receipt.json}
                   a new version for every mix whose shards changed
-              videos/<Source>
-                  a link to the source root (or copies: --copy-videos)
+              videos/<Folder>
+                  a link to the source root, or links into media/ for clips
+                  rendered to video files (frame folders, time windows,
+                  expression intervals); copies with --copy-videos.
+                  <Folder> is the published Emo-CFG name (Dfew, Mer2023,
+                  SIMS, CAS(ME)2, ...) unless sources.yaml sets export_name
+              media/<2>/<key>.mp4
+                  rendered clips, by content key (rendered once, reused)
               README.md
                   the dataset card: sources, licences, tasks, sides, versions
             <task> is attribute, caption, emotion (expression and emotion samples),
@@ -79,15 +85,23 @@ struct ExportCommand: AsyncParsableCommand {
             if zstd { settings.zstd = true }
             if copyVideos { settings.copyVideos = true }
             let started = Date()
+            let display = ProgressDisplay()
             let result = try Exporter(out: URL(fileURLWithPath: out), settings: settings,
-                                      configHash: SHA256Digest.hex(settings.json.canonical)).run(store: store)
+                                      configHash: SHA256Digest.hex(settings.json.canonical),
+                                      renderProgress: { p in display.update(label: "rendering clips", done: p.done, total: p.total) })
+                .run(store: store)
+            display.finishLine()
             // The dataset card: sources, tasks, sides and the latest version of every mix.
             let current = result.versions + result.unchanged
             try DatasetCard(store: store, versions: current.sorted { $0.version < $1.version }.map {
                 CardVersion(version: $0.name, mix: $0.mix, lines: $0.lines, sha256: $0.sourceSHA256)
             }, toolVersion: EmoCFGVersion.current).write(to: URL(fileURLWithPath: out))
             let full = result.files.filter { $0.set == "full" }
+            let m = result.media
             let counters = [StageCounters(
+                stage: "render", itemsIn: m.needed, done: m.rendered, failed: m.failed.count, skipped: m.cached, seconds: m.seconds,
+                note: "\(m.encoder); \(m.cached) already rendered"),
+                StageCounters(
                 stage: "export", itemsIn: full.reduce(0) { $0 + $1.lines }, done: full.reduce(0) { $0 + $1.lines },
                 failed: result.videoProblems.count, seconds: Date().timeIntervalSince(started),
                 note: "\(result.files.count) files; new versions: \(result.versions.map(\.name).joined(separator: ", ").nonEmpty ?? "none")")]
@@ -120,6 +134,12 @@ struct ExportCommand: AsyncParsableCommand {
             }
             if !result.removed.isEmpty { print("Removed \(result.removed.count) shard(s) of an earlier export that no longer have samples") }
             for p in result.videoProblems { print("video: \(p)") }
+            if m.needed > 0 {
+                print("Rendered clips (frame folders, windows, intervals): \(m.needed) needed, \(m.rendered) rendered, \(m.cached) reused from media/, "
+                      + "\(m.failed.count) failed; encoder \(m.encoder)")
+            }
+            for f in m.failed.prefix(20) { print("render failed, left out: \(f.clip): \(f.reason)") }
+            if m.failed.count > 20 { print("… and \(m.failed.count - 20) more render failures (table rendered_media)") }
             let shards = result.files.filter { $0.set == "full" }
             print("\n\(shards.count) full shards, \(shards.reduce(0) { $0 + $1.lines }) lines in \(out)/jsons; "
                   + "\(result.sides.test) of \(result.sides.train + result.sides.test) clips on the test side")
@@ -143,6 +163,9 @@ struct ExportCommand: AsyncParsableCommand {
                 "clips": ["train": .number(Double(r.sides.train)), "test": .number(Double(r.sides.test))],
                 "versions": .array(r.versions.map(version)), "unchanged": .array(r.unchanged.map(version)),
                 "removed": .array(r.removed.map { .string($0) }), "video_problems": .array(r.videoProblems.map { .string($0) }),
+                "media": ["encoder": .string(r.media.encoder), "needed": .number(Double(r.media.needed)),
+                          "rendered": .number(Double(r.media.rendered)), "cached": .number(Double(r.media.cached)),
+                          "failed": .array(r.media.failed.map { ["clip": .string($0.clip), "reason": .string($0.reason)] })],
                 "seconds": .number((seconds * 1000).rounded() / 1000)]
     }
 }

@@ -73,7 +73,7 @@ final class ExportTests: XCTestCase {
             for l in ls {
                 XCTAssertEqual(JSONSchemaValidator.violations(of: l, against: schema), [], "\(file.path): \(l.canonical)")
                 XCTAssertEqual(user(l).components(separatedBy: "<video>").count - 1, l["videos"]?.arrayValue?.count, user(l))
-                if !file.source.isEmpty { XCTAssertTrue(video(l).hasPrefix("videos/\(file.source)/"), video(l)) }
+                if !file.source.isEmpty { XCTAssertTrue(video(l).hasPrefix("videos/\(VideoFolders.folder(source: file.source, exportName: nil))/"), video(l)) }
                 XCTAssertTrue(FileManager.default.fileExists(atPath: out.appendingPathComponent(video(l)).path), "\(video(l)) resolves through the link")
             }
             if file.set == "full" { fullLines += ls.count }
@@ -112,17 +112,19 @@ final class ExportTests: XCTestCase {
         XCTAssertFalse(all.contains("parent answer") || all.contains("still pending"))
     }
 
-    func test_strings_are_escaped_as_python_json_dumps_writes_them() throws {
+    func test_strings_are_escaped_as_python_json_dumps_writes_them_and_line_separators_too() throws {
         try prepare(["RAVDESS"])
         let clip = try XCTUnwrap(try store.clips().first { $0.status == .ok })
-        let tricky = "tab\there \"quoted\" back\\slash\nnew \u{08}\u{0C}\u{01} é 表情 /slash"
+        let tricky = "tab\there \"quoted\" back\\slash\nnew \u{08}\u{0C}\u{01} é 表情 /slash \u{2028}\u{2029}\u{85}“end”"
         let s = NewSample(uid: "caption/\(clip.uid)/x", clipUID: clip.uid, stage: "caption", task: .emotion, form: .caption,
                           content: ["question": "Q?", "answer": .string(tricky)], promptID: "p", promptHash: "h", status: .accepted)
         try store.upsertSamples([s])
         let result = try export()
         let line = try XCTUnwrap(try result.files.filter { $0.set == "full" }.flatMap { try text($0).split(separator: "\n") }
             .first { $0.contains("tab\\there") })
-        XCTAssertTrue(line.contains(#""content":"tab\there \"quoted\" back\\slash\nnew \b\f\u0001 é 表情 /slash","role":"assistant""#), String(line))
+        XCTAssertTrue(line.contains(#""content":"tab\there \"quoted\" back\\slash\nnew \b\f\u0001 é 表情 /slash \u2028\u2029\u0085“end”","role":"assistant""#), String(line))
+        // Python's str.splitlines (VidEmo's evaluation reads with it) must see one line.
+        XCTAssertFalse(line.unicodeScalars.contains { [0x2028, 0x2029, 0x85].contains($0.value) }, "separators are escaped")
         XCTAssertEqual(answer(try JSONValue.parse(String(line))), tricky)
     }
 

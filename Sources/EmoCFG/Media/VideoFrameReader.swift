@@ -350,7 +350,7 @@ final class VideoFrameReader {
     }
 
     /// The largest video stream that is not cover art (cover art only when nothing else exists).
-    private static func bestVideoStream(_ fmt: UnsafeMutablePointer<AVFormatContext>) -> (Int32, UnsafeMutablePointer<AVStream>)? {
+    static func bestVideoStream(_ fmt: UnsafeMutablePointer<AVFormatContext>) -> (Int32, UnsafeMutablePointer<AVStream>)? {
         var best: (Int32, UnsafeMutablePointer<AVStream>)? = nil
         func isArt(_ s: UnsafeMutablePointer<AVStream>) -> Bool { (s.pointee.disposition & AV_DISPOSITION_ATTACHED_PIC) != 0 }
         func area(_ s: UnsafeMutablePointer<AVStream>) -> Int { Int(s.pointee.codecpar.pointee.width) * Int(s.pointee.codecpar.pointee.height) }
@@ -362,7 +362,7 @@ final class VideoFrameReader {
         return best
     }
 
-    private static func needsStreamInfo(_ s: UnsafeMutablePointer<AVStream>) -> Bool {
+    static func needsStreamInfo(_ s: UnsafeMutablePointer<AVStream>) -> Bool {
         guard let par = s.pointee.codecpar else { return true }
         return par.pointee.width <= 0 || par.pointee.height <= 0 || par.pointee.codec_id == AV_CODEC_ID_NONE
             || par.pointee.format < 0

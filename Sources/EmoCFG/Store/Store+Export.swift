@@ -10,6 +10,8 @@ public struct ExportClip: Sendable, Equatable {
     public var side: String
     /// The clip's primary emotion (or sentiment) label, if it has one.
     public var label: String?
+    /// `video` for a whole video file (linked as it is); `frames` and `window` clips are rendered.
+    public var kind: String = "video"
 }
 
 /// One accepted sample as `ExportReader.forEachAcceptedRaw` passes it (the exporter's hot loop):
@@ -52,7 +54,7 @@ public struct ExportReader {
         var out: [String: ExportClip] = [:]
         let statement = try db.makeStatement(sql: """
             SELECT c.uid, c.source, c.path, s.side,
-                   coalesce(json_extract(c.labels, '$.emotion'), json_extract(c.labels, '$.sentiment')) AS label
+                   coalesce(json_extract(c.labels, '$.emotion'), json_extract(c.labels, '$.sentiment')) AS label, c.kind
             FROM clips c JOIN clip_splits s ON s.clip_uid = c.uid
             WHERE c.status = 'ok'
             """)
@@ -70,7 +72,8 @@ public struct ExportReader {
                 throw StoreError(path: sqlite3_db_filename(db.sqliteConnection, "main").map { String(cString: $0) } ?? "",
                                  message: "reading clips: \(String(cString: sqlite3_errmsg(db.sqliteConnection)))")
             }
-            out[text(0) ?? ""] = ExportClip(source: text(1) ?? "", path: text(2) ?? "", side: text(3) ?? "", label: text(4))
+            out[text(0) ?? ""] = ExportClip(source: text(1) ?? "", path: text(2) ?? "", side: text(3) ?? "", label: text(4),
+                                               kind: text(5) ?? "video")
         }
         return out
     }
