@@ -4,7 +4,7 @@ import Foundation
 /// The test files the VidEmo evaluation reads, by their exact names (JSONL despite `.json`), and
 /// which accepted test samples go into each. Sources are matched by the names `sources.yaml`
 /// gives them (DFEW, MAFW, CH-SIMS, CAS(ME)^2, …); a file whose source is absent is still written,
-/// empty, so an evaluator finds every name.
+/// empty, so an evaluator finds every name, and the export reports it (`ExportResult.evaluationGaps`).
 public struct EvaluationFile: Sendable, Equatable {
     public enum Rule: Sendable, Equatable {
         /// Label-derived samples of one source, instruct family and form.
@@ -53,6 +53,18 @@ public struct EvaluationFile: Sendable, Equatable {
         "Gender", "Body_actions", "Skin", "Facial_features", "Nose", "Eyes", "Age", "Hair",
         "Facial_actions", "Accessories", "Eyebrows", "Head_actions", "Chin", "Mouth", "Face_shape",
     ]
+
+    /// The open attributes in the evaluation's (and the qa stage's) order.
+    public static let qaAttributeOrder = [
+        "Gender", "Body_actions", "Skin", "Facial_features", "Nose", "Eyes", "Age", "Hair",
+        "Facial_actions", "Accessories", "Eyebrows", "Head_actions", "Chin", "Mouth", "Face_shape",
+    ]
+
+    /// The sources of identity-recognition files (MEAD): their clips are held out per clip within each
+    /// identity, not by whole identity, so that every test identity is also on the train side.
+    public static var identitySources: Set<String> {
+        Set(all.compactMap { e in e.instructRule.flatMap { $0.family == "identity" ? $0.source : nil } })
+    }
 
     /// Where the open-attribute QA ground truth goes, as one JSON array.
     public static let qaGroundTruthPath = "anno/QA_test_sampling_all/QA_test_sampling_all.json"

@@ -35,6 +35,10 @@ public struct ExportResult: Sendable {
     public var videoProblems: [String]
     /// Clips rendered to video files (frame folders, windows, expression intervals), and those that failed.
     public var media: MediaSummary
+    /// Evaluation tasks (files, QA attributes) left without any item, and why.
+    public var evaluationGaps: [EvaluationGap] = []
+    /// Clips moved to the test side so that an evaluation task has items: uid → reason.
+    public var coverMoves: [String: String] = [:]
 }
 
 /// Writes the whole `jsons/` tree from the store in one pass over one snapshot: every accepted
@@ -78,7 +82,8 @@ public struct Exporter {
     }
 
     public func run(store: Store) throws -> ExportResult {
-        let sides = try SplitAssigner(testFraction: settings.testFraction, seed: settings.seed).assign(store: store)
+        let assignment = try SplitAssigner(testFraction: settings.testFraction, seed: settings.seed).assignCovering(store: store)
+        let sides = assignment.sides
         let fm = FileManager.default
         try fm.createDirectory(at: out, withIntermediateDirectories: true)
 
@@ -93,11 +98,12 @@ public struct Exporter {
         var sinks: [String: ShardSink] = [:]
         var meta: [String: ExportedFile] = [:]
         var used = VideosUsed(folders: folders, rendered: entries)
+        var qa = QATally()
         let state: [String: JSONValue]
         do {
             state = try store.withExportReader { reader in
                 let clips = try reader.clips()
-                let totals = try write(reader, clips: clips, writer: writer, sinks: &sinks, meta: &meta, used: &used)
+                let totals = try write(reader, clips: clips, writer: writer, sinks: &sinks, meta: &meta, used: &used, qa: &qa)
                 return try reader.state(totals)
             }
         } catch {
@@ -143,9 +149,15 @@ public struct Exporter {
             ExportRecord(outDir: out.path, version: $0.version, mix: $0.mix, configHash: configHash, toolVersion: EmoCFGVersion.current,
                          mixLines: $0.lines, sourceSHA256: $0.sourceSHA256, receipt: $0.receipt)
         })
+        try ConcatReceiptScript.write(into: out)
         let test = sides.values.filter { $0 == "test" }.count
-        return ExportResult(files: files, sides: (sides.count - test, test), versions: versions, unchanged: unchanged,
-                            removed: removed, videoProblems: videoProblems, media: media)
+        var result = ExportResult(files: files, sides: (sides.count - test, test), versions: versions, unchanged: unchanged,
+                                  removed: removed, videoProblems: videoProblems, media: media)
+        result.evaluationGaps = assignment.coverage.gaps(
+            lines: Dictionary(files.filter { $0.set == "evaluation" }.map { ($0.task, $0.lines) }, uniquingKeysWith: { a, _ in a }),
+            qaItems: qa.items, sides: sides, duplicates: qa.duplicates)
+        result.coverMoves = assignment.moved
+        return result
     }
 
     /// What the receipt says of the rendered media: the encoder and settings, the counts, the
@@ -296,7 +308,8 @@ public struct Exporter {
     // MARK: - The pass
 
     func write(_ reader: ExportReader, clips: [String: ExportClip], writer: ShardWriter,
-               sinks: inout [String: ShardSink], meta: inout [String: ExportedFile], used: inout VideosUsed) throws -> SampleTotals {
+               sinks: inout [String: ShardSink], meta: inout [String: ExportedFile], used: inout VideosUsed,
+               qa: inout QATally) throws -> SampleTotals {
         let zstd = settings.zstd
         func sink(_ path: String, _ file: ExportedFile, index: Bool, header: String = "", separator: String = "\n", footer: String = "\n") throws -> ShardSink {
             if let s = sinks[path] { return s }
@@ -489,6 +502,10 @@ public struct Exporter {
                 sampledCaptions?.append(h.line)
                 continue
             }
+            // VidEmo keys the ground truth by user content + first video: a second item with the same
+            // key would overwrite the first, so it goes to neither file.
+            guard qa.admit(h.line) else { continue }
+            qa.items[attributes[Int(h.aspect)], default: 0] += 1
             sampledQA?.append(h.line)
             var item = Array(h.line[..<Int(h.videosAt)])
             JSONLine.appendLiteral(#""source":"#, to: &item)

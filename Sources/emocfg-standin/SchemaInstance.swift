@@ -4,7 +4,7 @@ import Foundation
 ///
 /// Strings quote a few words of the request and a digest of it, so a different request gets a
 /// different answer and the same request the same one. Everything else is predictable: an enum
-/// gives its first value (the i-th for the i-th array element), a boolean `true`, a number the
+/// gives its first value (the i-th for the i-th array element, also inside an element's object), a boolean `true`, a number the
 /// low end of its range. Both dialects are read: JSON Schema (`"type": "object"`, `$ref`,
 /// `anyOf`) and Gemini's OpenAPI subset (`"type": "OBJECT"`, `nullable`, `propertyOrdering`).
 /// `pattern` and `multipleOf` are not honoured.
@@ -48,7 +48,7 @@ struct SchemaInstance {
             }
         }
         switch typeName(schema) {
-        case "object": return objectValue(schema, ordinal: ordinal, depth: depth)
+        case "object": return objectValue(schema, index: index, ordinal: ordinal, depth: depth)
         case "array": return arrayValue(schema, name: name, ordinal: ordinal, depth: depth)
         case "integer": return .int(integerValue(schema))
         case "number": return .double(numberValue(schema))
@@ -58,12 +58,14 @@ struct SchemaInstance {
         }
     }
 
-    private func objectValue(_ schema: JSON, ordinal: String, depth: Int) -> JSON {
+    /// The i-th element of an array gives its properties' enums their i-th value too (an array of
+    /// `{aspect, question, answer}` pairs names a different aspect in each pair).
+    private func objectValue(_ schema: JSON, index: Int, ordinal: String, depth: Int) -> JSON {
         var properties = schema["properties"]?.members ?? []
         if let order = schema["propertyOrdering"]?.array?.compactMap(\.string) {
             properties.sort { (order.firstIndex(of: $0.key) ?? .max) < (order.firstIndex(of: $1.key) ?? .max) }
         }
-        var members = properties.map { (key: $0.key, value: value(for: $0.value, name: $0.key, index: 0, ordinal: ordinal, depth: depth + 1)) }
+        var members = properties.map { (key: $0.key, value: value(for: $0.value, name: $0.key, index: index, ordinal: ordinal, depth: depth + 1)) }
         for required in schema["required"]?.array?.compactMap(\.string) ?? [] where !members.contains(where: { $0.key == required }) {
             members.append((required, .string(derivedText(required + ordinal))))
         }

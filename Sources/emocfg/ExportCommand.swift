@@ -9,8 +9,9 @@ struct ExportCommand: AsyncParsableCommand {
         abstract: "Write the accepted samples as the jsons/ tree with sampled sets, evaluation files and a curation version per mix.",
         discussion: """
             Decides each clip's side once (the dataset's own test split, otherwise a
-            seeded hash over the identity group; recorded in the store, never moved),
-            then writes, in DIR:
+            seeded hash over the identity group; MEAD per clip within each actor;
+            new groups moved to test where an evaluation task would have none;
+            recorded in the store, never moved), then writes, in DIR:
               jsons/{train,test}/<task>/full/<Source>_<task>.jsonl
                   every accepted sample, one ms-swift line each
               jsons/{train,test}/<task>/sampled/<Source>_<task>.jsonl
@@ -21,6 +22,8 @@ struct ExportCommand: AsyncParsableCommand {
                   the open-attribute QA ground truth (a JSON array)
               jsons/curation/vN/{source.txt,receipt.json}
                   a new version for every mix whose shards changed
+              jsons/curation/concat_receipt.py
+                  rebuilds a version without emocfg (Python 3)
               videos/<Folder>
                   a link to the source root, or links into media/ for clips
                   rendered to video files (frame folders, time windows,
@@ -30,7 +33,8 @@ struct ExportCommand: AsyncParsableCommand {
               media/<2>/<key>.mp4
                   rendered clips, by content key (rendered once, reused)
               README.md
-                  the dataset card: sources, licences, tasks, sides, versions
+                  the dataset card: sources, licences, tasks, sides, evaluation
+                  files (and any left empty), versions, models
             <task> is attribute, caption, emotion (expression and emotion samples),
             qa, and rationale (train only). Settings come from the `export:` section
             of the pipeline file; the options here override it. Check a version
@@ -68,8 +72,11 @@ struct ExportCommand: AsyncParsableCommand {
         do {
             let store = try storeOptions.openStore()
             var settings = ExportSettings()
+            var models: [CardModel] = []
             if FileManager.default.fileExists(atPath: pipeline) {
-                settings = try ExportSettings.read(try PipelineConfig.load(URL(fileURLWithPath: pipeline)).export)
+                let config = try PipelineConfig.load(URL(fileURLWithPath: pipeline))
+                settings = try ExportSettings.read(config.export)
+                models = CardModel.from(config)
             }
             if let testFraction {
                 guard testFraction >= 0, testFraction < 1 else {
@@ -93,9 +100,11 @@ struct ExportCommand: AsyncParsableCommand {
             display.finishLine()
             // The dataset card: sources, tasks, sides and the latest version of every mix.
             let current = result.versions + result.unchanged
+            let mixTasks = Dictionary(settings.mixes.map { ($0.name, $0.tasks) }, uniquingKeysWith: { a, _ in a })
             try DatasetCard(store: store, versions: current.sorted { $0.version < $1.version }.map {
-                CardVersion(version: $0.name, mix: $0.mix, lines: $0.lines, sha256: $0.sourceSHA256)
-            }, toolVersion: EmoCFGVersion.current).write(to: URL(fileURLWithPath: out))
+                CardVersion(version: $0.name, mix: $0.mix, lines: $0.lines, sha256: $0.sourceSHA256, tasks: mixTasks[$0.mix] ?? [])
+            }, toolVersion: EmoCFGVersion.current,
+               export: CardExport(files: result.files, gaps: result.evaluationGaps, models: models)).write(to: URL(fileURLWithPath: out))
             let full = result.files.filter { $0.set == "full" }
             let m = result.media
             let counters = [StageCounters(
@@ -125,6 +134,13 @@ struct ExportCommand: AsyncParsableCommand {
                   + (empty.isEmpty ? "" : "; empty (no accepted test samples): \(empty.joined(separator: ", "))"))
             if let truth = result.files.first(where: { $0.set == "ground-truth" }) {
                 print("QA ground truth: \(truth.path), \(truth.lines) items")
+            }
+            if !result.coverMoves.isEmpty {
+                print("Moved \(result.coverMoves.count) new clip(s) to the test side so that every evaluation task has test items")
+            }
+            if !result.evaluationGaps.isEmpty {
+                print("Evaluation tasks without items (VidEmo's evaluation stops at the first):")
+                for g in result.evaluationGaps { print("  \(g.file): \(g.reason)") }
             }
             for v in result.versions {
                 print("New curation version \(v.name) (\(v.mix)): \(v.shards.count) shards, \(v.lines) lines -> jsons/curation/\(v.name)/source.txt")
@@ -166,6 +182,8 @@ struct ExportCommand: AsyncParsableCommand {
                 "media": ["encoder": .string(r.media.encoder), "needed": .number(Double(r.media.needed)),
                           "rendered": .number(Double(r.media.rendered)), "cached": .number(Double(r.media.cached)),
                           "failed": .array(r.media.failed.map { ["clip": .string($0.clip), "reason": .string($0.reason)] })],
+                "evaluation_gaps": .array(r.evaluationGaps.map { ["file": .string($0.file), "reason": .string($0.reason)] }),
+                "cover_moves": .object(r.coverMoves.mapValues { .string($0) }),
                 "seconds": .number((seconds * 1000).rounded() / 1000)]
     }
 }

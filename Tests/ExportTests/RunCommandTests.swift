@@ -46,7 +46,7 @@ final class RunCommandTests: XCTestCase {
         let last = try XCTUnwrap(r.out.range(of: "{\n  \"seconds\"", options: .backwards))
         let report = try JSONValue.parse(String(r.out[last.lowerBound...]))
         let stages = try XCTUnwrap(report["summary"]?.arrayValue).compactMap { $0["stage"]?.stringValue }
-        XCTAssertEqual(Array(stages.prefix(7)), ["ingest", "instruct", "caption", "qa", "rationale", "verify", "export"])
+        XCTAssertEqual(Array(stages.prefix(8)), ["ingest", "instruct", "caption", "qa", "rationale", "verify", "render", "export"])
         XCTAssertTrue(stages.contains("reproduce v5"))
         for row in try XCTUnwrap(report["summary"]?.arrayValue) {
             for key in ["in", "done", "failed", "skipped", "requests", "tokens", "cost", "seconds"] { XCTAssertNotNil(row[key], key) }
@@ -65,6 +65,15 @@ final class RunCommandTests: XCTestCase {
         XCTAssertFalse(try fm.contentsOfDirectory(atPath: out.appendingPathComponent("jsons/train/rationale/full").path).isEmpty)
         for e in EvaluationFile.all { XCTAssertTrue(fm.fileExists(atPath: out.appendingPathComponent(e.path).path), e.name) }
         XCTAssertTrue(fm.fileExists(atPath: out.appendingPathComponent(EvaluationFile.qaGroundTruthPath).path))
+        // Every evaluation file has items, and the qa stage (through the stand-in) covered all 15 attributes.
+        for e in EvaluationFile.all {
+            let text = try String(contentsOf: out.appendingPathComponent(e.path), encoding: .utf8)
+            XCTAssertFalse(text.isEmpty, "\(e.name) is empty")
+        }
+        let truth = try XCTUnwrap(try JSONValue.parse(Data(contentsOf: out.appendingPathComponent(EvaluationFile.qaGroundTruthPath))).arrayValue)
+        XCTAssertEqual(Set(truth.compactMap { $0["source"]?.stringValue }), Set(EvaluationFile.qaAttributeOrder.map { "QA_\($0)" }))
+        XCTAssertFalse(r.out.contains("Evaluation tasks without items"), r.out)
+        XCTAssertTrue(fm.fileExists(atPath: out.appendingPathComponent(ConcatReceiptScript.path).path))
         let versions = try Curation(out: out).versions()
         XCTAssertEqual(versions.map(\.name), ["v1", "v2", "v3", "v4", "v5"])
 
@@ -86,7 +95,9 @@ final class RunCommandTests: XCTestCase {
         XCTAssertFalse(html.contains("http://") || html.contains("https://"), "self-contained")
         XCTAssertNoThrow(try JSONValue.parse(Data(contentsOf: statsDir.appendingPathComponent("stats.json"))))
         let card = try String(contentsOf: out.appendingPathComponent("README.md"), encoding: .utf8)
-        for needle in ["RAVDESS", "MELD", "v5", "train", "test"] { XCTAssertTrue(card.contains(needle), needle) }
+        for needle in ["RAVDESS", "MELD", "v5", "train", "test", "Not real model output", "standin-vision", "MEAD_ID.json"] {
+            XCTAssertTrue(card.contains(needle), needle)
+        }
 
         // A second run does no model work again: everything is stored.
         let again = try run(["--json"])

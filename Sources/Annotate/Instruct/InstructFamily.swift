@@ -10,7 +10,7 @@ import EmoCFG
 /// | `fine_sentiment`   | emotion    | mcq, open        | MOSI/MOSEI (7 classes), CH-SIMS (5 classes)    |
 /// | `fine_emotion`     | emotion    | mcq, open        | RAVDESS and MEAD: emotion with its intensity   |
 /// | `compound_emotion` | emotion    | mcq, open        | MAFW multi-label sets                          |
-/// | `micro_expression` | expression | mcq, open, short | CASME, CASME II, CAS(ME)^2                     |
+/// | `micro_expression` | expression | mcq, open, short | CASME, CASME II, CAS(ME)^2 (micro rows only)   |
 /// | `expression_type`  | expression | mcq, open        | CAS(ME)^2 micro versus macro                   |
 /// | `action_units`     | expression | open             | AffWild2 action units                          |
 /// | `head_pose`        | attribute  | mcq, open        | MEAD camera view                               |

@@ -69,7 +69,11 @@ public struct InstructStage: Sendable {
             let micro = d.adapter == "casme_sq"
                 ? labels.facts["emotion_class"].map { EmotionVocabulary.canonicalize($0) ?? $0.lowercased() }
                 : labels.emotion
-            if let micro {
+            // Micro-expression questions take micro-expressions only: CAS(ME)^2 codes macro-expressions
+            // too (`facts["expression_type"]`), which keep the `expression_type` family. CASME and
+            // CASME II code micro-expressions only.
+            let isMicro = d.adapter != "casme_sq" || labels.facts["expression_type"] == "micro"
+            if let micro, isMicro {
                 out.append(Question(family: .microExpression, answer: micro, choices: d.microExpressions.nonEmpty,
                                     correct: [micro]))
             }

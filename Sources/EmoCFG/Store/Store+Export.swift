@@ -433,3 +433,43 @@ final class ContentFields {
         return UnsafeBufferPointer(start: out, count: o)
     }
 }
+
+/// An accepted sample as the export's evaluation coverage sees it: which evaluation task it could
+/// give items to (its clip, the clip's source, stage, form, instruct family and QA aspect).
+public struct EvaluationSampleRow: Sendable, Equatable {
+    public var clip: String
+    public var source: String
+    public var stage: String
+    public var form: String
+    public var kind: String?
+    public var aspect: String?
+}
+
+extension Store {
+    /// The distinct (clip, stage, form, family, aspect) of accepted samples of the stages that feed
+    /// evaluation files (`instruct`, `caption`, `qa`), on usable clips.
+    public func evaluationSampleRows() throws -> [EvaluationSampleRow] {
+        try read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT DISTINCT s.clip_uid, c.source, s.stage, s.form,
+                       json_extract(s.content, '$.kind') AS kind, json_extract(s.content, '$.aspect') AS aspect
+                FROM samples s JOIN clips c ON c.uid = s.clip_uid
+                WHERE s.status = 'accepted' AND c.status = 'ok' AND s.stage IN ('instruct', 'caption', 'qa')
+                ORDER BY s.clip_uid
+                """).map {
+                EvaluationSampleRow(clip: $0["clip_uid"], source: $0["source"], stage: $0["stage"], form: $0["form"],
+                                    kind: $0["kind"], aspect: $0["aspect"])
+            }
+        }
+    }
+}
+
+extension Store {
+    /// Every recorded side's reason (`native:…`, `group:…`, `identity-clips:…`, `eval-cover:…`), by clip uid.
+    public func clipSplitReasons() throws -> [String: String] {
+        try read { db in
+            Dictionary(try Row.fetchAll(db, sql: "SELECT clip_uid, reason FROM clip_splits").map { ($0["clip_uid"], $0["reason"]) },
+                       uniquingKeysWith: { a, _ in a })
+        }
+    }
+}

@@ -8,12 +8,15 @@ public struct CardVersion: Codable, Sendable, Equatable {
     public var mix: String
     public var lines: Int
     public var sha256: String
+    /// The mix's sample tasks, in order (empty when unknown).
+    public var tasks: [String] = []
 
-    public init(version: String, mix: String, lines: Int, sha256: String) {
+    public init(version: String, mix: String, lines: Int, sha256: String, tasks: [String] = []) {
         self.version = version
         self.mix = mix
         self.lines = lines
         self.sha256 = sha256
+        self.tasks = tasks
     }
 }
 
@@ -25,17 +28,20 @@ public struct DatasetCard: Sendable {
     public var versions: [CardVersion]
     /// The emocfg version that wrote the export, as the caller names it.
     public var toolVersion: String
+    /// What the export wrote (files, evaluation gaps, models); nil: the card shows the store only.
+    public var export: CardExport?
 
-    public init(stats: StatsData, versions: [CardVersion], toolVersion: String) {
+    public init(stats: StatsData, versions: [CardVersion], toolVersion: String, export: CardExport? = nil) {
         self.stats = stats
         self.versions = versions
         self.toolVersion = toolVersion
+        self.export = export
     }
 
     /// Gathers what the card shows from the store's aggregates (`StatsData.Detail.card`): cheap
     /// enough for every export to write the card.
-    public init(store: Store, versions: [CardVersion], toolVersion: String) throws {
-        self.init(stats: try StatsData.gather(from: store, detail: .card), versions: versions, toolVersion: toolVersion)
+    public init(store: Store, versions: [CardVersion], toolVersion: String, export: CardExport? = nil) throws {
+        self.init(stats: try StatsData.gather(from: store, detail: .card), versions: versions, toolVersion: toolVersion, export: export)
     }
 
     /// What the card says of a source with no licence in `sources.yaml`.
@@ -61,7 +67,7 @@ public struct DatasetCard: Sendable {
             # Emotion video instruction dataset
 
             Made with emocfg \(toolVersion): \(clips) usable clips from \(stats.sources.count) sources and \(accepted) \
-            accepted instruction samples.
+            accepted instruction samples in the store\(exportedLines).
 
             ## Sources
 
@@ -79,10 +85,12 @@ public struct DatasetCard: Sendable {
 
             ## Tasks
 
-            | task | form | samples | accepted samples |
-            |---|---|---:|---:|
 
             """
+        if export != nil {
+            md += "Samples in the store; the lines actually exported (test-side rationales are not) are under Exported files.\n\n"
+        }
+        md += "| task | form | samples | accepted samples |\n|---|---|---:|---:|\n"
         for t in stats.tasks { md += row([t.task, t.form, "\(t.samples)", "\(t.accepted)"]) }
         md += row(["**total**", "", "\(stats.tasks.reduce(0) { $0 + $1.samples })", "\(accepted)"])
         md += """
@@ -99,17 +107,33 @@ public struct DatasetCard: Sendable {
 
             Each clip's side was decided once, at its first export, and never moves: the dataset's own test split \
             where it has one, otherwise a seeded hash over the clip's identity group (actor, subject, source video), \
-            so that no person is on both sides.
+            so that no person is on both sides. Two exceptions, each recorded with its reason in the store \
+            (`clip_splits`): identity recognition (MEAD) holds out clips *within* each identity (every identity with \
+            two clips or more is on both sides, so MEAD's other tasks share identities across sides too), and when an \
+            evaluation task would otherwise have no test clip, the identity group with the smallest hash among the \
+            clips being assigned is moved to test (`eval-cover:<file>`).
+
+            """
+        if let export { md += export.markdown(row: row) }
+        md += """
 
             ## Versions
+
+            Each version is one training mix: the train shards of its tasks concatenated in order. The default \
+            mixes are cumulative (attribute, + expression, + emotion, + rationale, everything), so a later version \
+            contains the earlier ones' lines: train on one version, never on several. `jsons/curation/vN/source.txt` \
+            lists its shards (path, line count, SHA-256 of the shard's content, decompressed for `.jsonl.zst`); the \
+            SHA-256 below is that of `source.txt`, so it covers the list and, through the shard hashes, every byte \
+            of the mix; `receipt.json` adds the settings and their hash. Rebuild and check a version with \
+            `emocfg receipt reproduce vN --out .`, or without emocfg: `python3 jsons/curation/concat_receipt.py vN`.
 
 
             """
         if versions.isEmpty {
             md += "No curation version has been written yet.\n"
         } else {
-            md += "| version | mix | lines | SHA-256 |\n|---|---|---:|---|\n"
-            for v in versions { md += row([v.version, v.mix, "\(v.lines)", "`\(v.sha256)`"]) }
+            md += "| version | mix | tasks | lines | SHA-256 of source.txt |\n|---|---|---|---:|---|\n"
+            for v in versions { md += row([v.version, v.mix, v.tasks.joined(separator: ", "), "\(v.lines)", "`\(v.sha256)`"]) }
         }
         // The design's committee has three judges; the store says who actually voted.
         let committee = stats.judges.isEmpty ? "three judge models"
@@ -136,6 +160,14 @@ public struct DatasetCard: Sendable {
 
             """
         return md
+    }
+
+    /// ` (N lines exported: train T, test E)` when the export is known.
+    var exportedLines: String {
+        guard let files = export?.files.filter({ $0.set == "full" }) else { return "" }
+        let train = files.filter { $0.side == "train" }.reduce(0) { $0 + $1.lines }
+        let test = files.filter { $0.side == "test" }.reduce(0) { $0 + $1.lines }
+        return ", exported as \(train + test) lines (train \(train), test \(test))"
     }
 
     /// A Markdown table row; a `|` or a line break in a value would end the cell or the row.
