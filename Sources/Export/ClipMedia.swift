@@ -81,6 +81,12 @@ public struct ClipMedia {
     public var settings: RenderSettings
     public var jobs: Int
 
+    public init(out: URL, settings: RenderSettings, jobs: Int) {
+        self.out = out
+        self.settings = settings
+        self.jobs = jobs
+    }
+
     /// A rendered clip: its entry under `videos/<Folder>/` and its file in the cache (relative to `out`).
     public struct Entry: Sendable, Hashable {
         public var name: String
@@ -145,13 +151,19 @@ public struct ClipMedia {
         let fm = FileManager.default
         var entries: [String: Entry] = [:]
         var pending: [(clip: ClipToRender, key: String, identity: String)] = []
+        // Clips with the same key (two people of one Aff-Wild2 window) share one file, rendered once:
+        // two renders into one path at once would interleave their writes.
+        var sharing: [String: [ClipToRender]] = [:]
         for (c, key, id) in keyed {
+            if sharing[key] != nil { sharing[key]!.append(c); continue }
+            sharing[key] = []
             let file = Self.cacheFile(key)
             let url = out.appendingPathComponent(file)
             if let row = known[key], row.status == "ok", let size = (try? fm.attributesOfItem(atPath: url.path))?[.size] as? Int64,
                row.bytes == nil || row.bytes == size {
                 entries[c.uid] = Entry(name: Self.entryName(c), cacheFile: file)
                 summary.cached += 1
+                sharing[key] = nil
             } else {
                 pending.append((c, key, id))
             }
@@ -201,6 +213,19 @@ public struct ClipMedia {
                 summary.failed.append(ClipFailure(clip: item.clip.uid, reason: e.message))
             case nil:
                 summary.failed.append(ClipFailure(clip: item.clip.uid, reason: "not rendered"))
+            }
+        }
+        // The clips that shared a key follow the one rendered (or found) for it.
+        var failedByKey: [String: String] = [:]
+        for (i, item) in todo.enumerated() { if case .failure(let e) = done[i] { failedByKey[item.key] = e.message } }
+        for (key, others) in sharing where !others.isEmpty {
+            for c in others {
+                if let reason = failedByKey[key] {
+                    summary.failed.append(ClipFailure(clip: c.uid, reason: reason))
+                } else {
+                    entries[c.uid] = Entry(name: Self.entryName(c), cacheFile: Self.cacheFile(key))
+                    summary.cached += 1
+                }
             }
         }
         try store.recordRenderedMedia(rows)

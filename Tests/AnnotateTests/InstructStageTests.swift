@@ -159,6 +159,17 @@ final class InstructStageTests: XCTestCase {
         }
     }
 
+    func test_affwild2_questions_about_one_of_two_people_name_which_person() throws {
+        let (_, samples) = try instructed(["AffWild2"])
+        let person = samples.values.filter { $0.clipUID.contains("video10_1_left") }
+        XCTAssertFalse(person.isEmpty)
+        for s in person {
+            XCTAssertTrue(s.content["question"]?.stringValue?.hasPrefix("About the person on the left: ") == true, s.uid)
+        }
+        let single = try sample(samples, "AffWild2/1-30-1280x720/0-3", "action_units", "open")
+        XCTAssertFalse(single.content["question"]?.stringValue?.contains("person on the") == true, "one person: no prefix")
+    }
+
     // MARK: - Other families
 
     func test_ravdess_fine_grained_emotion_names_the_intensity_and_neutral_has_none() throws {

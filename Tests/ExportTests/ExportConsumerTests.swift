@@ -218,3 +218,59 @@ final class ExportConsumerTests: XCTestCase {
         return nil
     }
 }
+
+/// The media cache itself, on a fixture video.
+final class ClipMediaTests: XCTestCase {
+    let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    func test_two_clips_with_one_key_are_rendered_once_and_share_the_file() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("emocfg-media-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let store = try Store(path: dir.appendingPathComponent("s.sqlite").path)
+        // The two people of one Aff-Wild2 window: the same video and span.
+        func clip(_ uid: String) -> ClipToRender {
+            ClipToRender(uid: uid, source: "AffWild2", path: "new_vids/video10_1.mp4", kind: .window,
+                         window: TimeWindow(start: 0, end: 0.3), fileSize: 1, fileMtime: 1)
+        }
+        let media = ClipMedia(out: dir, settings: RenderSettings(), jobs: 2)
+        let roots = ["AffWild2": repo.appendingPathComponent("Tests/Fixtures/AffWild2").path]
+        let (entries, summary) = try media.prepare(store: store, clips: [clip("a/left"), clip("a/right")], roots: roots)
+        XCTAssertEqual(summary.rendered, 1)
+        XCTAssertEqual(summary.cached, 1)
+        XCTAssertTrue(summary.failed.isEmpty, "\(summary.failed)")
+        XCTAssertEqual(entries["a/left"]?.cacheFile, entries["a/right"]?.cacheFile)
+        let probe = try MediaProbe.probe(path: dir.appendingPathComponent(try XCTUnwrap(entries["a/left"]).cacheFile).path)
+        XCTAssertEqual(probe.duration ?? 0, 0.3, accuracy: 0.05)
+
+        // Again: nothing to render; a changed setting renders again, into another file.
+        let again = try media.prepare(store: store, clips: [clip("a/left"), clip("a/right")], roots: roots)
+        XCTAssertEqual(again.summary.rendered, 0)
+        XCTAssertEqual(again.summary.cached, 2)
+        var other = media
+        other.settings.crf = 30
+        let changed = try other.prepare(store: store, clips: [clip("a/left")], roots: roots)
+        XCTAssertEqual(changed.summary.rendered, 1)
+        XCTAssertNotEqual(changed.entries["a/left"]?.cacheFile, entries["a/left"]?.cacheFile)
+    }
+
+    func test_a_clip_that_cannot_be_rendered_is_recorded_with_the_reason_and_left_out() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("emocfg-media-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let bad = dir.appendingPathComponent("data/broken.mp4")
+        try FileManager.default.createDirectory(at: bad.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try Data("not a video".utf8).write(to: bad)
+        let store = try Store(path: dir.appendingPathComponent("s.sqlite").path)
+        let c = ClipToRender(uid: "X/1", source: "X", path: "broken.mp4", kind: .window, window: TimeWindow(start: 0, end: 1))
+        let media = ClipMedia(out: dir.appendingPathComponent("out"), settings: RenderSettings(), jobs: 1)
+        let (entries, summary) = try media.prepare(store: store, clips: [c], roots: ["X": bad.deletingLastPathComponent().path])
+        XCTAssertNil(entries["X/1"])
+        XCTAssertEqual(summary.failed.map { $0.clip }, ["X/1"])
+        XCTAssertTrue(summary.failed[0].reason.contains("Invalid data"), summary.failed[0].reason)
+        let key = SHA256Digest.hex(media.identity(c, encoder: ClipRenderer.resolvedEncoder(RenderSettings())).canonical)
+        let row = try XCTUnwrap(try store.renderedMedia(keys: [key])[key])
+        XCTAssertEqual(row.status, "failed")
+        XCTAssertEqual(row.error, summary.failed[0].reason)
+    }
+}

@@ -36,10 +36,11 @@ public struct CaptionStage: ModelStage {
     }
 
     public func samples(for item: StageItem, answers: [LLMAnswer], model: ModelConfig) -> [NewSample] {
+        let who = Subject.phrase(item.clip)
         let questions = [
-            "Describe the person's appearance and visible attributes in this video.",
-            "Describe how the person's facial expression changes in this video.",
-            "Describe the emotion the person shows in this video and the cues that reveal it.",
+            "Describe \(who)'s appearance and visible attributes in this video.",
+            "Describe how \(who)'s facial expression changes in this video.",
+            "Describe the emotion \(who) shows in this video and the cues that reveal it.",
         ]
         let tasks: [SampleTask] = [.attribute, .expression, .emotion]
         return zip(Self.parts.indices, answers).map { i, a in

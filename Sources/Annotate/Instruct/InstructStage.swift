@@ -193,7 +193,7 @@ public struct InstructStage: Sendable {
         default:
             break
         }
-        content["question"] = .string(InstructPhrasing.fill(phrasing.question, values))
+        content["question"] = .string(Subject.questionPrefix(clip) + InstructPhrasing.fill(phrasing.question, values))
         content["answer"] = .string(InstructPhrasing.fill(phrasing.answer, values))
         return NewSample(
             uid: uid, clipUID: clip.uid, stage: Self.name, task: q.family.task, form: form, content: .object(content),

@@ -17,6 +17,20 @@ public struct ClipToRender: Sendable, Equatable {
     public var fileSize: Int64?
     public var fileMtime: Double?
     public var frameCount: Int?
+
+    public init(uid: String, source: String, path: String, kind: ClipKind, window: TimeWindow? = nil, frameRange: FrameRange? = nil,
+                fps: Double? = nil, fileSize: Int64? = nil, fileMtime: Double? = nil, frameCount: Int? = nil) {
+        self.uid = uid
+        self.source = source
+        self.path = path
+        self.kind = kind
+        self.window = window
+        self.frameRange = frameRange
+        self.fps = fps
+        self.fileSize = fileSize
+        self.fileMtime = fileMtime
+        self.frameCount = frameCount
+    }
 }
 
 /// One rendered clip as the store records it (`rendered_media`), by its content key.
