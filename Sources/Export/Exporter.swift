@@ -35,6 +35,8 @@ public struct ExportResult: Sendable {
     public var videoProblems: [String]
     /// Clips rendered to video files (frame folders, windows, expression intervals), and those that failed.
     public var media: MediaSummary
+    /// Each source's folder under `videos/`.
+    public var folders: [String: String] = [:]
     /// Evaluation tasks (files, QA attributes) left without any item, and why.
     public var evaluationGaps: [EvaluationGap] = []
     /// Clips moved to the test side so that an evaluation task has items: uid → reason.
@@ -157,6 +159,7 @@ public struct Exporter {
             lines: Dictionary(files.filter { $0.set == "evaluation" }.map { ($0.task, $0.lines) }, uniquingKeysWith: { a, _ in a }),
             qaItems: qa.items, sides: sides, duplicates: qa.duplicates)
         result.coverMoves = assignment.moved
+        result.folders = folders
         return result
     }
 

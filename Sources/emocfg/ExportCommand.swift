@@ -104,7 +104,8 @@ struct ExportCommand: AsyncParsableCommand {
             try DatasetCard(store: store, versions: current.sorted { $0.version < $1.version }.map {
                 CardVersion(version: $0.name, mix: $0.mix, lines: $0.lines, sha256: $0.sourceSHA256, tasks: mixTasks[$0.mix] ?? [])
             }, toolVersion: EmoCFGVersion.current,
-               export: CardExport(files: result.files, gaps: result.evaluationGaps, models: models)).write(to: URL(fileURLWithPath: out))
+               export: CardExport(files: result.files, gaps: result.evaluationGaps, models: models, media: result.media,
+                                  folders: result.folders)).write(to: URL(fileURLWithPath: out))
             let full = result.files.filter { $0.set == "full" }
             let m = result.media
             let counters = [StageCounters(

@@ -50,16 +50,44 @@ public struct CardExport: Sendable {
     public var files: [ExportedFile]
     public var gaps: [EvaluationGap]
     public var models: [CardModel]
+    /// The clips rendered to video files, when the caller has the export's summary.
+    public var media: MediaSummary?
+    /// Each source's folder under `videos/`.
+    public var folders: [String: String]
 
-    public init(files: [ExportedFile], gaps: [EvaluationGap], models: [CardModel]) {
+    public init(files: [ExportedFile], gaps: [EvaluationGap], models: [CardModel], media: MediaSummary? = nil,
+                folders: [String: String] = [:]) {
         self.files = files
         self.gaps = gaps
         self.models = models
+        self.media = media
+        self.folders = folders
     }
 
     /// The card's sections about the export itself (appended after the split).
     func markdown(row: ([String]) -> String) -> String {
-        var md = "\n## Exported files\n\n"
+        var md = "\n## Videos\n\n"
+        md += """
+            Every `videos` entry is a playable video file. Whole video files are the datasets' own, linked: \
+            `videos/<Folder>` links to the dataset's folder, or, for a source with rendered clips, holds a link per file. \
+            Frame folders, time windows of longer videos and expression intervals of long recordings were rendered once to \
+            MP4 files at the clip's own frame rate (windows cut frame-exactly, with the source's audio), kept in \
+            `media/<2>/<key>.mp4` by content key and linked from `videos/<Folder>/…` by relative links, so keep `media/` \
+            beside `videos/` when moving the folder.
+
+            """
+        if let m = media {
+            md += "\nRendered: \(m.rendered + m.cached) clips with \(m.encoder) (crf \(m.settings.crf), preset \(m.settings.preset)"
+                + (m.settings.maxSide.map { ", longer side at most \($0) px" } ?? ", source size") + ")"
+                + (m.failed.isEmpty ? ".\n" : "; \(m.failed.count) could not be rendered and are left out (`rendered_media` in the store names each with libav's reason).\n")
+        }
+        if !folders.isEmpty {
+            md += "\n| source | folder |\n|---|---|\n"
+            for (source, folder) in folders.sorted(by: { $0.key < $1.key }) where files.contains(where: { $0.source == source }) {
+                md += row([source, "`videos/\(folder)`"])
+            }
+        }
+        md += "\n## Exported files\n\n"
         md += """
             Every count here is a count of lines in the files. `jsons/<side>/<folder>/full/` holds every accepted sample of \
             that side; `sampled/` is a **subset** of `full/` (at most `sampled_per_label` lines per shard and label), so \

@@ -80,8 +80,8 @@ public struct DatasetCard: Sendable {
         }
         md += """
 
-            The videos are not copied: `videos/<Source>` links to each dataset as it was downloaded, and using a \
-            dataset's videos and labels is governed by that dataset's licence.
+            Using a dataset's videos and labels (linked from `videos/`, or rendered from them into `media/`) is \
+            governed by that dataset's licence.
 
             ## Tasks
 
