@@ -20,7 +20,8 @@ demo: deps
 test: deps
 	$(SWIFT) test --disable-swift-testing
 
-## Benchmarks, on demand only: release build, probe (vs ffprobe) and store upserts.
+## Benchmarks, on demand only: release build, probe (vs ffprobe), store upserts, sampling, the LLM client,
+## export and clip rendering (vs ffmpeg).
 bench:
 	@bash scripts/install-deps.sh --bench
 	$(SWIFT) build -c release
@@ -30,6 +31,7 @@ bench:
 	$$($(SWIFT) build -c release --show-bin-path)/emocfg-bench llm --requests 5000
 	$$($(SWIFT) build -c release --show-bin-path)/emocfg-bench ratelimit --rpm 3000 --seconds 60
 	$$($(SWIFT) build -c release --show-bin-path)/emocfg-bench export
+	$$($(SWIFT) build -c release --show-bin-path)/emocfg-bench render
 
 clean:
 	rm -rf .build $(DEMO_DIR)

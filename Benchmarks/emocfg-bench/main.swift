@@ -4,6 +4,7 @@
 //   emocfg-bench upsert [--clips N]              clip records upserted into a fresh store, clips/s
 //   emocfg-bench sample [--frames N] [--runs N]  N frames of a 10 s 720p H.264 clip: in-process vs one ffmpeg process
 //   emocfg-bench export [--clips N] [--samples N] [--runs N] [--keep DIR]  emocfg export vs scripts/export_baseline.py, same bytes
+//   emocfg-bench render [--windows N] [--folders N] [--frames N] [--jobs N]  clips rendered to H.264 MP4 in-process vs one ffmpeg per clip
 //
 // Both sides of a comparison run in the same process, one after the other, on the same files, so
 // the ratio holds on a shared, noisy machine where absolute times do not.
@@ -237,6 +238,8 @@ case "sample": try sampleBenchmark()
 case "llm": try llmThroughputBenchmark()
 case "ratelimit": try rateLimitBenchmark()
 case "export": try exportBenchmark()
+case "render": try renderBenchmark()
+case "render-child": try renderChild()
 case nil, "all":
     try probeBenchmark()
     try upsertBenchmark()
@@ -244,6 +247,6 @@ case nil, "all":
     try llmThroughputBenchmark()
     try rateLimitBenchmark()
 default:
-    print("usage: emocfg-bench [probe [--files N] [--jobs N] | upsert [--clips N] [--batch N] | sample [--frames N] [--runs N] | llm [--requests N] | ratelimit [--rpm N] [--seconds S] | export [--clips N] [--samples N] [--runs N] [--keep DIR] | all]")
+    print("usage: emocfg-bench [probe [--files N] [--jobs N] | upsert [--clips N] [--batch N] | sample [--frames N] [--runs N] | llm [--requests N] | ratelimit [--rpm N] [--seconds S] | export [--clips N] [--samples N] [--runs N] [--keep DIR] | render [--windows N] [--folders N] [--frames N] [--jobs N] | all]")
     exit(2)
 }

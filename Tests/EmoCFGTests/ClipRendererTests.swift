@@ -126,6 +126,15 @@ final class ClipRendererTests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: out("x.mp4.partial")))
     }
 
+    func test_an_output_folder_that_does_not_exist_is_named_in_the_error() throws {
+        let path = out("missing/clip.mp4")
+        let e = try XCTUnwrap(renderError { () throws(RenderError) in
+            try ClipRenderer.render(.window(file: media("counter.mp4"), start: 0, end: 0.2), settings: .init(), to: path)
+        })
+        XCTAssertEqual(e.path, path)
+        XCTAssertTrue(e.message.hasPrefix("cannot create the file: No such file or directory"), e.message)
+    }
+
     func test_mpeg_ts_window_whose_seek_lands_late_still_keeps_every_frame() throws {
         let path = out("ts.mp4")
         let r = try ClipRenderer.render(.window(file: media("counter.ts"), start: 0.76, end: 1.2), settings: .init(), to: path)

@@ -126,16 +126,18 @@ final class MP4ClipWriter {
         self.audioFormat = audioFormat
         if let audioFormat { try openAudio(audioFormat, in: oc) }
 
+        // Errors about the file name the final name, not the `.partial` one written first.
+        let target = output.hasSuffix(".partial") ? String(output.dropLast(".partial".count)) : output
         LibavLog.clear()
         rc = avio_open(&oc.pointee.pb, output, AVIO_FLAG_WRITE)
-        guard rc >= 0 else { throw RenderError(path: output, message: MediaProbe.failureMessage(rc, doing: "cannot create the file")) }
+        guard rc >= 0 else { throw RenderError(path: target, message: MediaProbe.failureMessage(rc, doing: "cannot create the file")) }
         ioOpen = true
         // The index first, so that a player or a web server can start before the end.
         var muxOptions: OpaquePointer? = nil
         defer { av_dict_free(&muxOptions) }
         av_dict_set(&muxOptions, "movflags", "+faststart", 0)
         rc = avformat_write_header(oc, &muxOptions)
-        guard rc >= 0 else { throw RenderError(path: output, message: MediaProbe.failureMessage(rc, doing: "cannot write the MP4 header")) }
+        guard rc >= 0 else { throw RenderError(path: target, message: MediaProbe.failureMessage(rc, doing: "cannot write the MP4 header")) }
     }
 
     deinit {
