@@ -38,6 +38,24 @@ final class SourcesConfigTests: XCTestCase {
         XCTAssertEqual(c.viewThresholds, ViewThresholds())
     }
 
+    func test_export_name_sets_the_videos_folder_and_a_path_is_refused() throws {
+        let c = try parse("""
+            sources:
+              DFEW:
+                adapter: dfew
+                root: DFEW
+                export_name: DFEW_aligned
+            """)
+        XCTAssertEqual(c.sources[0].exportName, "DFEW_aligned")
+        assertConfigError("""
+            sources:
+              DFEW:
+                adapter: dfew
+                root: DFEW
+                export_name: ../elsewhere
+            """, line: 5, key: "sources.DFEW.export_name", contains: "cannot be a folder name")
+    }
+
     func test_unknown_key_in_a_source_names_line_key_and_allowed_keys() {
         assertConfigError("""
             sources:

@@ -22,9 +22,9 @@ final class StoreTests: XCTestCase {
     func test_a_new_store_is_in_wal_mode_with_every_migration() throws {
         let store = try makeStore()
         XCTAssertEqual(try store.journalMode(), "wal")
-        XCTAssertEqual(try store.appliedMigrations(), ["v1-sources-clips", "v2-media-probes", "v3-samples-llm-calls", "v4-verdicts", "v5-clip-splits", "v6-exports", "v7-pipeline-runs"])
+        XCTAssertEqual(try store.appliedMigrations(), ["v1-sources-clips", "v2-media-probes", "v3-samples-llm-calls", "v4-verdicts", "v5-clip-splits", "v6-exports", "v7-pipeline-runs", "v8-clip-media"])
         // Reopening applies nothing twice.
-        XCTAssertEqual(try Store(path: store.path).appliedMigrations(), ["v1-sources-clips", "v2-media-probes", "v3-samples-llm-calls", "v4-verdicts", "v5-clip-splits", "v6-exports", "v7-pipeline-runs"])
+        XCTAssertEqual(try Store(path: store.path).appliedMigrations(), ["v1-sources-clips", "v2-media-probes", "v3-samples-llm-calls", "v4-verdicts", "v5-clip-splits", "v6-exports", "v7-pipeline-runs", "v8-clip-media"])
     }
 
     func test_clip_round_trips_every_field() throws {
@@ -35,6 +35,17 @@ final class StoreTests: XCTestCase {
         let back = try XCTUnwrap(try store.clip(uid: "S/00042"))
         XCTAssertEqual(back, c)
         XCTAssertEqual(back.faceRatio ?? 0, 0.3, accuracy: 1e-9)
+
+        // A part of a frame folder keeps its frame range; a source keeps its export folder name.
+        var part = clip(43)
+        part.record.kind = .frames
+        part.record.path = "rawpic/s15/recording"
+        part.record.frameRange = FrameRange(first: 120, last: 188)
+        part.record.frameRate = 25
+        try store.upsertClips([part])
+        XCTAssertEqual(try store.clip(uid: "S/00043")?.record.frameRange, FrameRange(first: 120, last: 188))
+        try store.upsertSource(SourceRow(name: "S", root: "/r", adapter: "dfew", adapterVersion: 1, licence: nil, exportName: "Dfew"))
+        XCTAssertEqual(try store.sources().first?.exportName, "Dfew")
     }
 
     func test_upsert_replaces_rather_than_duplicates() throws {

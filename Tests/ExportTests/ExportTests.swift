@@ -89,6 +89,43 @@ final class ExportTests: XCTestCase {
                       "CelebV-Text's own texts become caption samples")
     }
 
+    func test_export_name_renames_a_videos_folder_and_two_sources_in_one_folder_are_refused() throws {
+        try prepare(["FERV39K", "RAVDESS"])
+        let ferv = try XCTUnwrap(try store.sources().first { $0.name == "FERV39K" })
+        var renamed = ferv
+        renamed.exportName = "Ferv"
+        try store.upsertSource(renamed)
+        let result = try export()
+        let lines = try result.files.filter { $0.source == "FERV39K" && $0.set == "full" }.flatMap { try self.lines($0) }
+        XCTAssertFalse(lines.isEmpty)
+        for l in lines { XCTAssertTrue(video(l).hasPrefix("videos/Ferv/"), video(l)) }
+        // Frame folders are rendered files, reached through relative links into media/.
+        let entry = out.appendingPathComponent(video(lines[0])).path
+        XCTAssertTrue(try FileManager.default.destinationOfSymbolicLink(atPath: entry).hasPrefix("../"))
+        XCTAssertEqual(try MediaProbe.probe(path: entry).codec, "h264")
+
+        renamed.exportName = "RAVDESS"
+        try store.upsertSource(renamed)
+        XCTAssertThrowsError(try export()) { e in
+            XCTAssertTrue("\(e)".contains("would both export their videos to videos/RAVDESS"), "\(e)")
+        }
+    }
+
+    func test_copy_videos_makes_a_tree_that_stands_alone() throws {
+        try prepare(["FERV39K", "RAVDESS"])
+        var s = settings()
+        s.copyVideos = true
+        let result = try export(s)
+        let fm = FileManager.default
+        for file in result.files where file.set == "full" {
+            for l in try lines(file) {
+                let path = out.appendingPathComponent(video(l)).path
+                XCTAssertNil(try? fm.destinationOfSymbolicLink(atPath: path), "\(video(l)) is a file, not a link")
+                XCTAssertNoThrow(try MediaProbe.probe(path: path), video(l))
+            }
+        }
+    }
+
     func test_only_accepted_samples_are_written_and_a_rewrite_replaces_its_parent() throws {
         try prepare(["RAVDESS"])
         let clip = try XCTUnwrap(try store.clips().first { $0.status == .ok })
