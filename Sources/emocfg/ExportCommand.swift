@@ -60,7 +60,7 @@ struct ExportCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Write .jsonl.zst shards (evaluation files stay plain).")
     var zstd = false
 
-    @Flag(name: .long, help: "Copy the exported clips' videos into DIR/videos instead of linking the source roots.")
+    @Flag(name: .long, help: "Copy whole video files and hard-link rendered clips into DIR/videos instead of linking, so the tree stands alone.")
     var copyVideos = false
 
     @Flag(name: .long, help: "Print what was written as JSON on standard output.")
