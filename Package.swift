@@ -72,7 +72,7 @@ let package = Package(
         // Benchmarks run on demand (`make bench`), never in CI.
         .executableTarget(
             name: "emocfg-bench",
-            dependencies: ["EmoCFG", "Ingest"],
+            dependencies: ["EmoCFG", "Ingest", "Export"],
             path: "Benchmarks/emocfg-bench"
         ),
 

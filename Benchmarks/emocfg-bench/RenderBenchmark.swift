@@ -1,6 +1,7 @@
 // `emocfg-bench render [--windows N] [--folders N] [--frames N] [--jobs N]`: rendering clips that are not
-// whole video files to H.264 MP4s, emocfg in-process (ClipRenderer, one clip per core through
-// forEachBounded) against one `ffmpeg` process per clip doing the same cut and encode (libx264
+// whole video files to H.264 MP4s, emocfg in-process as the export renders (ClipMedia.workList: the
+// windows of one video in contiguous chunks, one ClipRenderer.renderWindows pass each, every frame
+// folder alone, one render per core) against one `ffmpeg` process per clip doing the same cut and encode (libx264
 // veryfast crf 20, one encoder thread, AAC), run one at a time and two at a time.
 //
 // The media, made with the ffmpeg tool: a 60 s 1280x720 30 fps H.264 + AAC source (testsrc2 and a
@@ -10,6 +11,7 @@
 // children's ru_maxrss from wait4(2), children started by fork and exec (see ExportBenchmark.swift
 // for why not posix_spawn). A few outputs of each side are probed and their frame counts compared.
 import EmoCFG
+import Export
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -74,7 +76,7 @@ func renderBenchmark() throws {
     let starts = (0..<windows).map { (Double($0) * (60 - length - 0.5) / Double(max(1, windows)) * 1000).rounded() / 1000 }
     say("render: \(windows) windows of \(Int(length)) s of a 60 s 1280x720 30 fps H.264+AAC file (keyframe every 250 frames),")
     say("        \(folders) folders of \(frameCount) 224x224 JPEGs at \(Int(fps)) fps; libx264 veryfast crf 20, 1 encoder thread, AAC")
-    say("        emocfg: \(jobs) clips at a time in one process; ffmpeg: one process per clip")
+    say("        emocfg: the export's schedule in one process (a video's windows in chunks of one decoding pass each, \(jobs) at a time); ffmpeg: one process per clip")
 
     func outputs(_ side: String) throws -> URL {
         let u = dir.appendingPathComponent("out-\(side)")
@@ -176,25 +178,41 @@ func renderChild() throws {
     let jobs = arg("--jobs", ProcessInfo.processInfo.activeProcessorCount)
     let todo = try JSONDecoder().decode([RenderJob].self, from: Data(contentsOf: URL(fileURLWithPath: list)))
     let settings = RenderSettings()
-    let box = ResultBox()
-    let sem = DispatchSemaphore(value: 0)
-    Task.detached {
-        var frames = [Int](repeating: -1, count: todo.count)
-        await forEachBounded(Array(todo.indices), width: jobs, { i in
-            do {
-                return (i, try ClipRenderer.render(todo[i].input, settings: settings, to: todo[i].output).frames)
-            } catch {
-                FileHandle.standardError.write(Data("\(error)\n".utf8))
-                return (i, -1)
-            }
-        }, receive: { (out: (Int, Int)) in
-            frames[out.0] = out.1
-            return true
-        })
-        box.value = frames
-        sem.signal()
+    // The export's own schedule (ClipMedia.prepare): the windows of one video in contiguous chunks,
+    // one renderWindows pass each, every other clip alone; the largest first, `jobs` at a time.
+    let clips = todo.map { j in
+        j.frames != nil ? ClipToRender(uid: j.output, source: "bench", path: j.output, kind: .frames, fps: j.fps)
+            : ClipToRender(uid: j.output, source: "bench", path: j.file ?? "", kind: .window, window: TimeWindow(start: j.start ?? 0, end: j.end ?? 0))
     }
-    sem.wait()
+    let work = ClipMedia.workList(clips, jobs: jobs)
+    let box = ResultBox()
+    box.value = [Int](repeating: -1, count: todo.count)
+    let next = NSLock(), store = NSLock()
+    nonisolated(unsafe) var taken = 0
+    DispatchQueue.concurrentPerform(iterations: max(1, min(jobs, work.count))) { _ in
+        while true {
+            next.lock()
+            let w = taken
+            taken += 1
+            next.unlock()
+            guard w < work.count else { return }
+            let items = work[w]
+            let results: [Result<RenderedMedia, RenderError>]
+            if items.count == 1 {
+                results = [Result { () throws(RenderError) in try ClipRenderer.render(todo[items[0]].input, settings: settings, to: todo[items[0]].output) }]
+            } else {
+                results = ClipRenderer.renderWindows(
+                    file: todo[items[0]].file ?? "",
+                    jobs: items.map { WindowJob(start: todo[$0].start ?? 0, end: todo[$0].end ?? 0, output: todo[$0].output) }, settings: settings)
+            }
+            for (i, r) in zip(items, results) {
+                if case .failure(let e) = r { FileHandle.standardError.write(Data("\(e)\n".utf8)) }
+                store.lock()
+                box.value[i] = (try? r.get())?.frames ?? -1
+                store.unlock()
+            }
+        }
+    }
     try JSONEncoder().encode(box.value).write(to: URL(fileURLWithPath: list + ".out"))
 }
 

@@ -70,8 +70,10 @@ public struct RenderProgress: Sendable {
 /// identity as ingest recorded it (source, path, size, mtime, frame count), the range, the frame rate
 /// and the encoder settings. A rerun renders nothing new; a changed setting or a re-ingested, changed
 /// file renders again. The tree's `videos/<Folder>/…` entries are relative links into the cache, so
-/// the tree can be moved. Renders run in parallel, one clip per core; a clip that fails is recorded
-/// with libav's reason in `rendered_media` and left out, never fatal.
+/// the tree can be moved. Renders run in parallel, one render per core: the windows of one video in
+/// chunks, each chunk in one pass over the video (`workList`, `ClipRenderer.renderWindows`), every
+/// other clip alone; a clip that fails is recorded with libav's reason in `rendered_media` and left
+/// out, never fatal.
 public struct ClipMedia {
     /// Bumped when the rendering itself changes in a way that changes its output.
     public static let renderVersion = "render-1"
@@ -174,25 +176,35 @@ public struct ClipMedia {
         let next = Locked(0)
         let counts = Locked((done: 0, failed: 0))
         let total = todo.count
-        let workers = max(1, min(jobs, total))
+        let work = Self.workList(todo.map(\.clip), jobs: jobs)
+        let workers = max(1, min(jobs, work.count))
         let outPath = out.path
         let settings = self.settings
         if total > 0 {
             progress?(RenderProgress(done: 0, total: total, failed: 0))
             DispatchQueue.concurrentPerform(iterations: workers) { _ in
                 while true {
-                    let i = next.withLock { n -> Int in defer { n += 1 }; return n }
-                    guard i < total else { return }
-                    let item = todo[i]
-                    let result = Self.render(item.clip, root: roots[item.clip.source], settings: settings,
-                                             to: outPath + "/" + Self.cacheFile(item.key))
-                    results.withLock { $0[i] = result }
-                    let now = counts.withLock { c -> (done: Int, failed: Int) in
-                        c.done += 1
-                        if case .failure = result { c.failed += 1 }
-                        return c
+                    let w = next.withLock { n -> Int in defer { n += 1 }; return n }
+                    guard w < work.count else { return }
+                    let items = work[w]
+                    let rendered: [Result<RenderedMedia, RenderError>]
+                    if items.count == 1 {
+                        let item = todo[items[0]]
+                        rendered = [Self.render(item.clip, root: roots[item.clip.source], settings: settings,
+                                                to: outPath + "/" + Self.cacheFile(item.key))]
+                    } else {
+                        rendered = Self.renderWindows(items.map { (todo[$0].clip, outPath + "/" + Self.cacheFile(todo[$0].key)) },
+                                                      root: roots[todo[items[0]].clip.source], settings: settings)
                     }
-                    progress?(RenderProgress(done: now.done, total: total, failed: now.failed))
+                    for (i, result) in zip(items, rendered) {
+                        results.withLock { $0[i] = result }
+                        let now = counts.withLock { c -> (done: Int, failed: Int) in
+                            c.done += 1
+                            if case .failure = result { c.failed += 1 }
+                            return c
+                        }
+                        progress?(RenderProgress(done: now.done, total: total, failed: now.failed))
+                    }
                 }
             }
         }
@@ -235,6 +247,61 @@ public struct ClipMedia {
 
     static func cacheFile(_ key: String) -> String {
         "\(cacheFolder)/\(key.prefix(2))/\(key).mp4"
+    }
+
+    /// Windows of one video rendered in one `renderWindows` pass are cut into chunks of about this many.
+    static let windowsPerChunk = 8
+
+    /// The renders to do, as lists of indices into `clips`, largest first: the window clips of one
+    /// video (same source and path), sorted by start, in contiguous chunks, one `renderWindows` pass
+    /// each (a video's windows in max(1, min(jobs, ⌈count / 8⌉)) chunks of balanced sizes, so that
+    /// every core has work and each pass still shares its decoding among several windows); every
+    /// other clip (frame folders, a window alone on its video) on its own.
+    public static func workList(_ clips: [ClipToRender], jobs: Int) -> [[Int]] {
+        var groups: [String: [Int]] = [:]
+        var order: [String] = []
+        var work: [[Int]] = []
+        for (i, c) in clips.enumerated() {
+            guard c.kind == .window, c.window != nil else { work.append([i]); continue }
+            let key = c.source + "\u{0}" + c.path
+            if groups[key] == nil { order.append(key) }
+            groups[key, default: []].append(i)
+        }
+        for key in order {
+            let group = groups[key]!.sorted { (clips[$0].window!.start, clips[$0].window!.end, $0) < (clips[$1].window!.start, clips[$1].window!.end, $1) }
+            let chunks = max(1, min(max(1, jobs), (group.count + windowsPerChunk - 1) / windowsPerChunk))
+            var from = 0
+            for k in 0..<chunks {
+                let to = group.count * (k + 1) / chunks
+                if to > from { work.append(Array(group[from..<to])) }
+                from = to
+            }
+        }
+        // The largest first, so that the last ones to finish are small.
+        return work.enumerated().sorted { ($1.element.count, $0.offset) < ($0.element.count, $1.offset) }.map(\.element)
+    }
+
+    /// Window clips of one video, each to its file, in one pass over the video.
+    static func renderWindows(_ clips: [(clip: ClipToRender, output: String)], root: String?, settings: RenderSettings) -> [Result<RenderedMedia, RenderError>] {
+        guard let first = clips.first?.clip else { return [] }
+        guard let root else {
+            return clips.map { _ in .failure(RenderError(path: first.path, message: "the source \(first.source) has no root recorded in the store")) }
+        }
+        let path = root + "/" + first.path
+        var results = [Result<RenderedMedia, RenderError>?](repeating: nil, count: clips.count)
+        var jobs: [WindowJob] = [], at: [Int] = []
+        for (i, c) in clips.enumerated() {
+            do {
+                try FileManager.default.createDirectory(atPath: (c.output as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            } catch {
+                results[i] = .failure(RenderError(path: c.output, message: "cannot create the media cache folder: \(error.localizedDescription)"))
+                continue
+            }
+            jobs.append(WindowJob(start: c.clip.window!.start, end: c.clip.window!.end, output: c.output))
+            at.append(i)
+        }
+        for (i, r) in zip(at, ClipRenderer.renderWindows(file: path, jobs: jobs, settings: settings)) { results[i] = r }
+        return results.map { $0 ?? .failure(RenderError(path: path, message: "not rendered")) }
     }
 
     /// One clip to one file: the frame folder's readable frames (in range), or the window of the video.

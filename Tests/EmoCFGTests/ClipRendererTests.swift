@@ -174,6 +174,109 @@ final class ClipRendererTests: XCTestCase {
         XCTAssertEqual(results, [Int](repeating: 15, count: 6))
     }
 
+    // MARK: - Several windows in one pass
+
+    /// Renders `spans` of `file` in one `renderWindows` pass and each alone with `render`, and checks
+    /// that every window gives the same result: the same source frames at the same times, the same
+    /// frame count, duration, size and length of sound, or the same error. (Not byte for byte: libx264
+    /// with another encoder open in the process, or fed a decoder's buffer whose padding differs,
+    /// can choose other modes for the same pictures.)
+    @discardableResult
+    func assertPassMatchesSingleRenders(_ file: String, _ spans: [(Double, Double)], settings: RenderSettings = .init(), maxOpen: Int = 8,
+                                        line: UInt = #line) throws -> [Result<RenderedMedia, RenderError>] {
+        let tag = UUID().uuidString.prefix(6)
+        let jobs = spans.enumerated().map { i, s in WindowJob(start: s.0, end: s.1, output: out("\(tag)-pass\(i).mp4")) }
+        let results = ClipRenderer.renderWindows(file: file, jobs: jobs, settings: settings, maxOpen: maxOpen)
+        XCTAssertEqual(results.count, jobs.count, line: line)
+        for (i, job) in jobs.enumerated() {
+            let alone = out("\(tag)-alone\(i).mp4")
+            let single = Result { () throws(RenderError) in try ClipRenderer.render(.window(file: file, start: job.start, end: job.end), settings: settings, to: alone) }
+            switch (results[i], single) {
+            case (.success(var a), .success(let b)):
+                a.bytes = b.bytes
+                XCTAssertEqual(a, b, "window \(i) \(spans[i])", line: line)
+                // The same source frames, in order, at the same times; the same length of sound.
+                let (pa, pb) = (try decodedFrames(job.output), try decodedFrames(alone))
+                XCTAssertEqual(pa.map(\.number), pb.map(\.number), "window \(i) \(spans[i]): the frames of rendering it alone", line: line)
+                XCTAssertEqual(pa.map(\.time), pb.map(\.time), "window \(i) \(spans[i])", line: line)
+                if b.hasAudio {
+                    let (sa, sb) = (try decodedAudio(job.output), try decodedAudio(alone))
+                    XCTAssertEqual(sa.samples, sb.samples, "window \(i) \(spans[i])", line: line)
+                    XCTAssertEqual(sa.startSeconds, sb.startSeconds, "window \(i) \(spans[i])", line: line)
+                }
+            case (.failure(let a), .failure(let b)):
+                XCTAssertEqual(a, b, "window \(i) \(spans[i])", line: line)
+                XCTAssertFalse(FileManager.default.fileExists(atPath: job.output), line: line)
+                XCTAssertFalse(FileManager.default.fileExists(atPath: job.output + ".partial"), line: line)
+            default:
+                XCTFail("window \(i) \(spans[i]): in one pass \(results[i]), alone \(single)", line: line)
+            }
+        }
+        return results
+    }
+
+    func test_windows_of_one_video_in_one_pass_are_the_files_each_window_gives_alone() throws {
+        // Overlapping, adjacent, starting between frames, at 0, running past the end, wholly past
+        // the end (an error), empty (an error), and out of order: each as it is alone.
+        let spans = [(0.4, 1.2), (0.76, 1.0), (1.2, 1.6), (0.41, 0.5), (0.0, 0.2), (1.6, 5.0), (3.0, 4.0), (1.0, 1.0), (0.2, 0.6)]
+        let r = try assertPassMatchesSingleRenders(media("counter.mp4"), spans)
+        XCTAssertEqual(r.map { (try? $0.get())?.frames ?? -1 }, [20, 6, 10, 2, 5, 10, -1, -1, 10])
+        XCTAssertEqual(try decodedFrames(out(try XCTUnwrap(FileManager.default.contentsOfDirectory(atPath: dir.path)
+            .first { $0.hasSuffix("-pass1.mp4") }))).map(\.number), Array(19...24))
+        if case .failure(let e) = r[6] { XCTAssertTrue(e.message.contains("no frame in the window 3.000–4.000"), e.message) }
+        if case .failure(let e) = r[7] { XCTAssertTrue(e.message.contains("empty time window"), e.message) }
+    }
+
+    func test_windows_far_apart_are_reached_by_seeking_and_windows_beyond_max_open_by_another_pass() throws {
+        // 0–0.2 s, then 1.64 s (past the keyframe at 1.6 s: a seek); an MPEG-TS file, whose seeks land late.
+        try assertPassMatchesSingleRenders(media("counter.mp4"), [(0.0, 0.2), (1.64, 1.9), (0.08, 0.3)])
+        try assertPassMatchesSingleRenders(media("counter.ts"), [(0.76, 1.2), (0.0, 0.3), (1.7, 2.0), (0.9, 1.3)])
+        // Five overlapping windows, at most two open at once: three passes, the same files.
+        let r = try assertPassMatchesSingleRenders(media("counter.mp4"), [(0.0, 1.0), (0.2, 1.2), (0.4, 1.4), (0.6, 1.6), (0.8, 1.8)], maxOpen: 2)
+        XCTAssertEqual(r.map { (try? $0.get())?.frames ?? -1 }, [25, 25, 25, 25, 25])
+    }
+
+    func test_windows_with_sound_in_one_pass_each_get_their_own_sound() throws {
+        // square_av.mp4: 80x80, 30 fps, 15 frames, AAC at 8 kHz.
+        let spans = [(0.1, 0.4), (0.0, 0.2), (0.2, 0.5), (0.3, 0.9), (0.05, 0.45)]
+        let r = try assertPassMatchesSingleRenders(media("square_av.mp4"), spans)
+        let dirFiles = try FileManager.default.contentsOfDirectory(atPath: dir.path)
+        for (i, span) in spans.enumerated() {
+            let m = try r[i].get()
+            XCTAssertTrue(m.hasAudio)
+            let file = out(try XCTUnwrap(dirFiles.first { $0.hasSuffix("-pass\(i).mp4") }))
+            let sound = try decodedAudio(file)
+            XCTAssertEqual(sound.startSeconds, 0, accuracy: 1e-6, "\(span)")
+            XCTAssertEqual(Double(sound.samples) / Double(sound.sampleRate), m.duration, accuracy: 1024.0 / Double(sound.sampleRate), "\(span)")
+        }
+        // Without sound, and with the sound off.
+        try assertPassMatchesSingleRenders(media("av.mp4"), [(0.0, 0.3), (0.1, 0.5), (0.3, 2.0)], settings: .init(audio: false))
+        try assertPassMatchesSingleRenders(media("video_only.mp4"), [(0.1, 0.5), (0.0, 0.2)])
+    }
+
+    func test_a_window_whose_output_cannot_be_written_fails_alone_and_a_bad_file_fails_every_window() throws {
+        let file = media("counter.mp4")
+        let r = ClipRenderer.renderWindows(file: file, jobs: [
+            WindowJob(start: 0, end: 0.4, output: out("ok1.mp4")), WindowJob(start: 0.2, end: 0.6, output: out("missing/x.mp4")),
+            WindowJob(start: 0.3, end: 0.8, output: out("ok2.mp4")),
+        ], settings: .init())
+        XCTAssertEqual(try r[0].get().frames, 10)
+        XCTAssertEqual(try r[2].get().frames, 12)
+        guard case .failure(let e) = r[1] else { return XCTFail("\(r[1])") }
+        XCTAssertEqual(e.path, out("missing/x.mp4"))
+        XCTAssertEqual(try decodedFrames(out("ok2.mp4")).map(\.number), Array(8...19))
+
+        let bad = out("bad.mp4")
+        try Data("not a video".utf8).write(to: URL(fileURLWithPath: bad))
+        let all = ClipRenderer.renderWindows(file: bad, jobs: [WindowJob(start: 0, end: 1, output: out("b1.mp4")), WindowJob(start: 1, end: 2, output: out("b2.mp4"))],
+                                             settings: .init())
+        for result in all {
+            guard case .failure(let e) = result else { return XCTFail("\(result)") }
+            XCTAssertTrue(e.message.hasPrefix("cannot open"), e.message)
+        }
+        XCTAssertEqual(ClipRenderer.renderWindows(file: file, jobs: [], settings: .init()).count, 0)
+    }
+
     // MARK: - Frames
 
     /// Writes frames `numbers` of counter.mp4 as JPEGs scaled to `budget` pixels, named in display order.

@@ -23,6 +23,21 @@ public struct RenderSettings: Sendable, Hashable, Codable {
     }
 }
 
+/// One window of a video file to render into `output` (see `ClipRenderer.renderWindows`).
+public struct WindowJob: Sendable, Hashable {
+    /// The span [start, end) in seconds from the video's first instant.
+    public var start: Double
+    public var end: Double
+    /// The MP4 to write (through `output + ".partial"`).
+    public var output: String
+
+    public init(start: Double, end: Double, output: String) {
+        self.start = start
+        self.end = end
+        self.output = output
+    }
+}
+
 /// A clip that is not a whole playable video file, to be rendered into one.
 public enum RenderInput: Sendable, Hashable {
     /// Frame images (JPEG/PNG/BMP), absolute paths, already in display order; played at `fps`.
@@ -132,7 +147,91 @@ public enum ClipRenderer {
         return (max(2, Int(w) & ~1), max(2, Int(h) & ~1))
     }
 
+    /// At most this many windows of one `renderWindows` call hold an encoder at once (see there): a
+    /// 720p libx264 encoder holds about 100 MB, and the export runs one call per core.
+    public static let defaultMaxOpenWindows = 4
+
+    /// Renders several windows of one video file in one pass: each source frame (and audio sample) is
+    /// decoded once and handed to every window whose span holds it; a window whose keyframe lies past
+    /// what the pass has read (or, in a file without an index, that starts more than 2 s after it) is
+    /// reached by seeking instead of decoding the gap. Each window's file holds what `render(.window(…))`
+    /// writes for it alone: the same frames, timestamps, sound and encoder settings (not always the
+    /// same bytes: libx264's output was seen to vary with other encoders open in the process). Results come in the order of `jobs`; a window that fails
+    /// (empty, past the end, an output that cannot be written) does not stop the others, and gets the
+    /// error `render` would throw for it. `.partial` files are used and removed as `render` does.
+    ///
+    /// Memory: a window's writer (its libx264 encoder with lookahead and reference pictures: about
+    /// 100 MB at 720p, measured by `emocfg-bench render`) exists from its first frame to its end, so
+    /// only windows that overlap hold one at once, and never more than `maxOpen`; windows beyond that
+    /// are cut in a further pass over the part of the file they need. Peak ≈ maxOpen × that per call. One decoder per call, one encoder thread per window: call it from
+    /// one thread per core, each with its own windows.
+    public static func renderWindows(
+        file: String, jobs: [WindowJob], settings: RenderSettings, maxOpen: Int = defaultMaxOpenWindows
+    ) -> [Result<RenderedMedia, RenderError>] {
+        _ = setUp
+        let encoder = resolvedEncoder(settings)
+        guard encoder == "libx264" || encoder == "mpeg4" else {
+            return jobs.map { _ in .failure(RenderError(path: file, message: "unknown encoder '\(settings.encoder)'; allowed: auto, libx264, mpeg4")) }
+        }
+        guard (0...51).contains(settings.crf) else { return jobs.map { _ in .failure(RenderError(path: file, message: "crf must be in 0...51, got \(settings.crf)")) } }
+        if let m = settings.maxSide, m < 2 { return jobs.map { _ in .failure(RenderError(path: file, message: "maxSide must be at least 2, got \(m)")) } }
+        return renderPass(file: file, jobs: jobs, settings: settings, encoder: encoder, maxOpen: maxOpen, partialSuffix: ".partial")
+    }
+
     // MARK: - Rendering
+
+    /// The windows of `jobs` cut from `file`, each written to `output + partialSuffix` and, when the
+    /// suffix is not empty, moved into place as `render` does.
+    private static func renderPass(
+        file: String, jobs: [WindowJob], settings: RenderSettings, encoder: String, maxOpen: Int, partialSuffix: String
+    ) -> [Result<RenderedMedia, RenderError>] {
+        var results = [Result<RenderedMedia, RenderError>?](repeating: nil, count: jobs.count)
+        // Empty spans fail alone; the others are cut.
+        var valid: [Int] = []
+        for (i, j) in jobs.enumerated() {
+            if j.start.isFinite, j.end.isFinite, j.end > j.start { valid.append(i) } else {
+                results[i] = .failure(RenderError(path: file, message: "empty time window \(j.start)–\(j.end) s"))
+            }
+        }
+        if !valid.isEmpty {
+            let cutter: VideoWindowCutter
+            do {
+                cutter = try VideoWindowCutter(path: file, withAudio: settings.audio)
+            } catch {
+                for i in valid { results[i] = .failure(error) }
+                return results.map { $0! }
+            }
+            let (w, h) = outputSize(width: Int(cutter.width), height: Int(cutter.height), maxSide: settings.maxSide)
+            cutter.cut(valid.map { (jobs[$0].start, jobs[$0].end) }, maxOpen: maxOpen, open: { k throws(RenderError) in
+                try MP4ClipWriter(
+                    output: jobs[valid[k]].output + partialSuffix, errorPath: file, encoder: encoder, settings: settings,
+                    width: Int32(w), height: Int32(h), rate: cutter.rate, sampleAspect: cutter.sampleAspect, audio: cutter.audioFormat)
+            }, close: { k, cut in
+                let i = valid[k]
+                let output = jobs[i].output
+                let partial = output + partialSuffix
+                do throws(RenderError) {
+                    let (writer, frames) = try cut.get()
+                    try writer.finish()
+                    var media = RenderedMedia(encoder: encoder, frames: frames, duration: Double(frames) / av_q2d(writer.rate),
+                                              width: w, height: h, hasAudio: writer.hasAudio, bytes: 0)
+                    if !partialSuffix.isEmpty {
+                        guard rename(partial, output) == 0 else {
+                            let reason = String(cString: strerror(errno))
+                            throw RenderError(path: output, message: "cannot move the rendered file into place: \(reason)")
+                        }
+                        var info = stat()
+                        if stat(output, &info) == 0 { media.bytes = Int64(info.st_size) }
+                    }
+                    results[i] = .success(media)
+                } catch {
+                    if !partialSuffix.isEmpty { unlink(partial) }
+                    results[i] = .failure(error)
+                }
+            })
+        }
+        return results.map { $0 ?? .failure(RenderError(path: file, message: "not rendered")) }
+    }
 
     private static func write(_ input: RenderInput, settings: RenderSettings, to partial: String) throws(RenderError) -> RenderedMedia {
         let encoder = resolvedEncoder(settings)
@@ -143,27 +242,13 @@ public enum ClipRenderer {
         if let m = settings.maxSide, m < 2 { throw RenderError(path: input.path, message: "maxSide must be at least 2, got \(m)") }
         switch input {
         case .window(let file, let start, let end):
-            return try renderWindow(file: file, start: start, end: end, settings: settings, encoder: encoder, to: partial)
+            // One window is a pass with one job (the job's output is the partial file here).
+            let results = renderPass(file: file, jobs: [WindowJob(start: start, end: end, output: partial)], settings: settings,
+                                     encoder: encoder, maxOpen: 1, partialSuffix: "")
+            return try results[0].get()
         case .frames(let paths, let fps):
             return try renderFrames(paths, fps: fps, settings: settings, encoder: encoder, to: partial)
         }
-    }
-
-    private static func renderWindow(
-        file: String, start: Double, end: Double, settings: RenderSettings, encoder: String, to partial: String
-    ) throws(RenderError) -> RenderedMedia {
-        guard start.isFinite, end.isFinite, end > start else {
-            throw RenderError(path: file, message: "empty time window \(start)–\(end) s")
-        }
-        let cutter = try VideoWindowCutter(path: file, start: start, end: end, withAudio: settings.audio)
-        let (w, h) = outputSize(width: Int(cutter.width), height: Int(cutter.height), maxSide: settings.maxSide)
-        let writer = try MP4ClipWriter(
-            output: partial, errorPath: file, encoder: encoder, settings: settings, width: Int32(w), height: Int32(h),
-            rate: cutter.rate, sampleAspect: cutter.sampleAspect, audio: cutter.audioFormat)
-        let frames = try cutter.cut(into: writer)
-        try writer.finish()
-        return RenderedMedia(encoder: encoder, frames: frames, duration: Double(frames) / av_q2d(writer.rate),
-                             width: w, height: h, hasAudio: writer.hasAudio, bytes: 0)
     }
 
     private static func renderFrames(
