@@ -82,6 +82,14 @@ def dumps(obj):
             .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029").replace("\u0085", "\\u0085"))
 
 
+PUBLISHED_FOLDERS = {
+    "AFEW": "AFEW", "AffWild2": "AffWild2", "CAER": "CAER", "CASME": "CASME", "CAS(ME)^2": "CAS(ME)2",
+    "CASME2": "CASME2", "CelebV-HQ": "CelebV-HQ", "CelebV-Text": "CelebV-Text", "DFEW": "Dfew", "FERV39K": "FERV39K",
+    "MAFW": "MAFW", "MEAD": "MEAD", "MELD": "MELD", "MER2023": "Mer2023", "MOSEI": "MOSEI", "MOSI": "MOSI",
+    "PERR": "PERR", "RAVDESS": "RAVDESS", "CH-SIMS": "SIMS",
+}
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--db", required=True)
@@ -147,6 +155,10 @@ def main():
         os.makedirs(os.path.dirname(os.path.join(out, path)), exist_ok=True)
         open(os.path.join(out, path), "w").close()  # every evaluation file exists, empty if nothing belongs in it
     truth = []
+    qa_keys = set()
+    # videos/<Folder>: export_name from sources.yaml, else the published Emo-CFG name, else the source's own.
+    folders = {name: export_name or PUBLISHED_FOLDERS.get(name, name)
+               for name, export_name in con.execute("SELECT name, export_name FROM sources")}
 
     for index, (uid, clip_uid, stage, task, form, content) in enumerate(con.execute(
             "SELECT uid, clip_uid, stage, task, form, content FROM samples WHERE status = 'accepted' ORDER BY uid")):
@@ -166,7 +178,7 @@ def main():
             if options and not all(o and o in question for o in options):
                 question += "\n" + "\n".join(options)
         answer = c.get("answer_letters") or c.get("answer") or ""
-        video = f"videos/{source}/{path}"
+        video = f"videos/{folders.get(source, source)}/{path}"
         sample = {"messages": [{"role": "user", "content": "<video>" + question},
                                {"role": "assistant", "content": answer}],
                   "videos": [video]}
@@ -190,6 +202,11 @@ def main():
             else:
                 takes = sampled and stage == "qa" and aspect in QA_ATTRIBUTES
                 if takes:
+                    # VidEmo keys the ground truth by user content + first video: a repeated key goes nowhere.
+                    key = sample["messages"][0]["content"] + video
+                    if key in qa_keys:
+                        continue
+                    qa_keys.add(key)
                     sample["source"] = f"QA_{aspect}"
                     truth.append(dumps(sample))
             if takes:

@@ -344,8 +344,8 @@ private struct TreeComparison {
     var differences: [String] = []
 
     /// Compares every file under `python` with the same path under `emocfg`, and checks that every
-    /// file emocfg wrote that the script is meant to write (under jsons/ and anno/, not receipts or
-    /// line indexes; not the video links or the dataset card) is there.
+    /// file emocfg wrote that the script is meant to write (under jsons/ and anno/, not receipts,
+    /// line indexes or `concat_receipt.py`; not the video links or the dataset card) is there.
     static func compare(python: URL, emocfg: URL) throws -> TreeComparison {
         var c = TreeComparison()
         let mine = files(under: python)
@@ -353,6 +353,7 @@ private struct TreeComparison {
         for (rel, _) in theirs { c.emocfgBytes += fileSize(emocfg.appendingPathComponent(rel).path) }
         let expected = theirs.map(\.0).filter { rel in
             (rel.hasPrefix("jsons/") || rel.hasPrefix("anno/")) && !rel.hasPrefix("jsons/curation/lines/") && !rel.hasSuffix("/receipt.json")
+                && rel != "jsons/curation/concat_receipt.py"
         }
         let mineSet = Set(mine.map(\.0))
         for rel in expected.sorted() where !mineSet.contains(rel) { c.differences.append("\(rel): written by emocfg, not by the script") }

@@ -47,6 +47,17 @@ public struct EvaluationCoverage: Sendable {
     public var eligible: [[String]]
     /// The sources in the store.
     public var sources: Set<String>
+    /// Whether `eligible` was read for every task. When no clip is waiting for a side there is
+    /// nothing to cover, and reading every accepted sample (millions at full scale) would cost more
+    /// than the rest of the export: `gaps` then reads the eligible clips of an empty task only.
+    public var complete = true
+
+    /// Coverage that read nothing: for an export whose clips all have their sides already.
+    public static func deferred(sources: Set<String>) -> EvaluationCoverage {
+        var c = EvaluationCoverage(rows: [], sources: sources)
+        c.complete = false
+        return c
+    }
 
     public init(tasks: [EvaluationTask] = EvaluationTask.all, rows: [EvaluationSampleRow], sources: Set<String>) {
         self.tasks = tasks
@@ -138,12 +149,29 @@ public struct EvaluationCoverage: Sendable {
     /// The gaps of an export: every task that ended with no item, with the reason. `lines`: the
     /// evaluation files' line counts by name; `qaItems`: the QA ground truth's items per attribute;
     /// `sides`: every clip's side.
-    public func gaps(lines: [String: Int], qaItems: [String: Int], sides: [String: String], duplicates: Int) -> [EvaluationGap] {
+    public func gaps(lines: [String: Int], qaItems: [String: Int], sides: [String: String], duplicates: Int,
+                     store: Store? = nil) throws -> [EvaluationGap] {
         var out: [EvaluationGap] = []
+        var stageRows: [String: [EvaluationSampleRow]] = [:]
+        /// The task's eligible clips: as read, or (deferred coverage) read now for this task alone.
+        func eligibleClips(_ t: Int) throws -> [String] {
+            guard !complete, let store else { return eligible[t] }
+            let rows: [EvaluationSampleRow]
+            switch tasks[t].rule {
+            case let .instruct(source, _, _): rows = try store.evaluationSampleRows(source: source, stage: "instruct")
+            case .sampledCaptions:
+                if stageRows["caption"] == nil { stageRows["caption"] = try store.evaluationSampleRows(stage: "caption") }
+                rows = stageRows["caption"]!
+            case .sampledAttributeQA:
+                if stageRows["qa"] == nil { stageRows["qa"] = try store.evaluationSampleRows(stage: "qa") }
+                rows = stageRows["qa"]!
+            }
+            return EvaluationCoverage(tasks: [tasks[t]], rows: rows, sources: sources).eligible[0]
+        }
         for (t, task) in tasks.enumerated() {
             let count = task.attribute.map { qaItems[$0] ?? 0 } ?? (lines[task.file] ?? 0)
             guard count == 0 else { continue }
-            let clips = eligible[t]
+            let clips = try eligibleClips(t)
             let onTest = clips.filter { sides[$0] == "test" }.count
             let what: String
             switch task.rule {

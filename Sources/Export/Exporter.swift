@@ -155,9 +155,9 @@ public struct Exporter {
         let test = sides.values.filter { $0 == "test" }.count
         var result = ExportResult(files: files, sides: (sides.count - test, test), versions: versions, unchanged: unchanged,
                                   removed: removed, videoProblems: videoProblems, media: media)
-        result.evaluationGaps = assignment.coverage.gaps(
+        result.evaluationGaps = try assignment.coverage.gaps(
             lines: Dictionary(files.filter { $0.set == "evaluation" }.map { ($0.task, $0.lines) }, uniquingKeysWith: { a, _ in a }),
-            qaItems: qa.items, sides: sides, duplicates: qa.duplicates)
+            qaItems: qa.items, sides: sides, duplicates: qa.duplicates, store: store)
         result.coverMoves = assignment.moved
         result.folders = folders
         return result

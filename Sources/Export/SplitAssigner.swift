@@ -87,7 +87,9 @@ public struct SplitAssigner: Sendable {
             }
         }
         // Every evaluation task gets a test clip if the clips assigned now can give it one.
-        let coverage = try EvaluationCoverage(store: store)
+        let coverage = pending.isEmpty
+            ? EvaluationCoverage.deferred(sources: Set(try store.sources().map(\.name)))
+            : try EvaluationCoverage(store: store)
         var sides = known
         for (uid, d) in decided { sides[uid] = d.side }
         let moves = coverage.cover(sides: &sides, pending: pending, assigner: self, identitySources: identitySources)

@@ -228,6 +228,11 @@ final class EvaluationCoverageTests: XCTestCase {
         let empty = Set(result.files.filter { $0.set == "evaluation" && $0.lines == 0 }.map(\.task))
         let reported = Set(result.evaluationGaps.map { String($0.file.split(separator: "#")[0]) })
         XCTAssertEqual(empty, reported, "every empty file is reported, and only those")
+
+        // A second export (every side known, so the samples are read only for the empty tasks)
+        // reports the same gaps with the same reasons.
+        let again = try export()
+        XCTAssertEqual(again.evaluationGaps, result.evaluationGaps)
     }
 
     func test_the_card_lists_empty_evaluation_files_with_their_reason_and_says_the_standin_is_not_real_model_output() throws {

@@ -448,15 +448,21 @@ public struct EvaluationSampleRow: Sendable, Equatable {
 extension Store {
     /// The distinct (clip, stage, form, family, aspect) of accepted samples of the stages that feed
     /// evaluation files (`instruct`, `caption`, `qa`), on usable clips.
-    public func evaluationSampleRows() throws -> [EvaluationSampleRow] {
+    /// `source` and `stage` narrow the read (one source's clips by the source index; one stage's
+    /// samples by the stage index): what the export reads when it only has to explain an empty file.
+    public func evaluationSampleRows(source: String? = nil, stage: String? = nil) throws -> [EvaluationSampleRow] {
         try read { db in
-            try Row.fetchAll(db, sql: """
+            var conditions = ["s.status = 'accepted'", "c.status = 'ok'", "s.stage IN ('instruct', 'caption', 'qa')"]
+            var arguments: [String] = []
+            if let source { conditions.append("c.source = ?"); arguments.append(source) }
+            if let stage { conditions.append("s.stage = ?"); arguments.append(stage) }
+            return try Row.fetchAll(db, sql: """
                 SELECT DISTINCT s.clip_uid, c.source, s.stage, s.form,
                        json_extract(s.content, '$.kind') AS kind, json_extract(s.content, '$.aspect') AS aspect
                 FROM samples s JOIN clips c ON c.uid = s.clip_uid
-                WHERE s.status = 'accepted' AND c.status = 'ok' AND s.stage IN ('instruct', 'caption', 'qa')
+                WHERE \(conditions.joined(separator: " AND "))
                 ORDER BY s.clip_uid
-                """).map {
+                """, arguments: StatementArguments(arguments)).map {
                 EvaluationSampleRow(clip: $0["clip_uid"], source: $0["source"], stage: $0["stage"], form: $0["form"],
                                     kind: $0["kind"], aspect: $0["aspect"])
             }
