@@ -80,7 +80,7 @@ public struct CriticRunner: Sendable {
             (options.tasks == nil || options.tasks!.contains(s.task.rawValue) || options.tasks!.contains(s.stage))
                 && (options.sources == nil || clips[s.clipUID].map { options.sources!.contains($0.source) } == true)
         }
-        if let limit = options.limit { items = Array(items.prefix(limit)) }
+        if let limit = options.limit { items = Array(items.prefix(max(0, limit))) }
         var summary = VerifySummary()
         summary.itemsIn = items.count
         progress(.started(items: items.count))

@@ -42,6 +42,11 @@ struct AnnotateCommand: AsyncParsableCommand {
 
     @OptionGroup var storeOptions: StoreOptions
 
+    func validate() throws {
+        if let limit, limit < 0 { throw ValidationError("--limit must be 0 or more, found \(limit)") }
+        if let maxCost, !(maxCost.isFinite && maxCost >= 0) { throw ValidationError("--max-cost must be a number of US dollars, 0 or more, found \(maxCost)") }
+    }
+
     func run() async throws {
         let stages = stage == "all" ? AnnotateStages.names : [stage]
         guard stages.allSatisfy(AnnotateStages.names.contains) else {

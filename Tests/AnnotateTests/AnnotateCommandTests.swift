@@ -176,3 +176,32 @@ final class AnnotateCommandTests: XCTestCase {
     /// same few tiny videos, and identical requests are rightly sent once.)
     static let distinctClips = ["MELD", "MOSI", "MOSEI", "CH-SIMS"]
 }
+
+/// Values that used to stop the program with a Swift trap are refused with a message naming them.
+final class CommandValueTests: XCTestCase {
+    let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    func test_a_negative_limit_or_cost_is_refused_naming_the_option_not_a_crash() throws {
+        let db = FileManager.default.temporaryDirectory.appendingPathComponent("emocfg-values-\(UUID().uuidString).sqlite").path
+        defer { try? FileManager.default.removeItem(atPath: db) }
+        for args in [["annotate", "--stage", "instruct", "--limit=-1"], ["verify", "--limit=-1"],
+                     ["annotate", "--stage", "instruct", "--max-cost=-1"], ["verify", "--max-cost", "nan"]] {
+            let r = try runExecutable("emocfg", args + ["--db", db], in: repo)
+            XCTAssertNotEqual(r.status, 0, args.joined(separator: " "))
+            XCTAssertTrue(r.err.contains("--limit") || r.err.contains("--max-cost"), "\(args): \(r.err)")
+            XCTAssertFalse(r.err.contains("Fatal error") || r.err.contains("Crash"), r.err)
+        }
+    }
+
+    func test_a_timeout_that_is_not_a_usable_number_is_a_config_error_naming_the_key() throws {
+        for value in ["1e300", "0", "nan", "-5"] {
+            XCTAssertThrowsError(try PipelineConfig.parse(yaml: """
+                models:
+                  m: {provider: openai, base_url: "http://127.0.0.1:9/v1", model: m, timeout_seconds: \(value)}
+                stages: {caption: m}
+                """, file: "pipeline.yaml"), value) { e in
+                XCTAssertTrue("\(e)".contains("timeout_seconds"), "\(value): \(e)")
+            }
+        }
+    }
+}

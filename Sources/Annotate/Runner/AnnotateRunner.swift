@@ -37,9 +37,9 @@ public struct AnnotateRunner: Sendable {
         let model = try pipeline.model(forStage: stage.name)
         var items = try stage.pendingItems(store: store, sources: sources)
         var summary = StageSummary(stage: stage.name)
-        if let limit, items.count > limit {
-            summary.skipped = items.count - limit
-            items = Array(items.prefix(limit))
+        if let limit, items.count > max(0, limit) {
+            summary.skipped = items.count - max(0, limit)
+            items = Array(items.prefix(max(0, limit)))
         }
         summary.itemsIn = items.count
         progress(.started(stage: stage.name, items: items.count))

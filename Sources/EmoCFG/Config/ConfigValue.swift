@@ -167,10 +167,14 @@ public struct ConfigReader: Sendable {
         return i
     }
 
-    public func double(_ key: String) throws -> Double? {
+    /// A finite number (`nan` and `inf` are refused), within `range` when one is given.
+    public func double(_ key: String, range: ClosedRange<Double>? = nil) throws -> Double? {
         guard let s = try string(key) else { return nil }
-        guard let d = Double(s) else {
+        guard let d = Double(s), d.isFinite else {
             throw error("expected a number, found '\(s)'", key: key, line: value[key]?.line)
+        }
+        if let range, !range.contains(d) {
+            throw error("must be between \(range.lowerBound) and \(range.upperBound), found \(s)", key: key, line: value[key]?.line)
         }
         return d
     }

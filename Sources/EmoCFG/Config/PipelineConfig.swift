@@ -185,11 +185,11 @@ public struct ModelConfig: Sendable, Equatable {
             maxConcurrency: try r.int("max_concurrency", range: 1...1024) ?? 4,
             requestsPerMinute: try r.int("requests_per_minute", range: 1...10_000_000),
             tokensPerMinute: try r.int("tokens_per_minute", range: 1...1_000_000_000),
-            pricePerMillionInput: try r.double("price_per_million_input") ?? 0,
-            pricePerMillionOutput: try r.double("price_per_million_output") ?? 0,
+            pricePerMillionInput: try r.double("price_per_million_input", range: 0...1_000_000) ?? 0,
+            pricePerMillionOutput: try r.double("price_per_million_output", range: 0...1_000_000) ?? 0,
             maxAttempts: try r.int("max_attempts", range: 1...50) ?? 5,
-            timeoutSeconds: try r.double("timeout_seconds") ?? 120,
-            temperature: try r.double("temperature") ?? 0.2,
+            timeoutSeconds: try r.double("timeout_seconds", range: 0.1...86_400) ?? 120,
+            temperature: try r.double("temperature", range: 0...2) ?? 0.2,
             maxOutputTokens: try r.int("max_output_tokens", range: 1...1_000_000) ?? 1024,
             imageTokens: try r.int("image_tokens", range: 0...100_000) ?? 258)
     }

@@ -216,7 +216,7 @@ public final class LLMClient: Sendable {
         for (name, value) in format.headers(for: model, key: key) { req.headers.add(name: name, value: value) }
         req.body = .bytes(ByteBuffer(bytes: body))
         do {
-            let response = try await http.execute(req, timeout: .milliseconds(Int64(model.timeoutSeconds * 1000)))
+            let response = try await http.execute(req, timeout: .milliseconds(Int64(min(max(model.timeoutSeconds, 0.001), 86_400) * 1000)))
             let buffer = try await response.body.collect(upTo: 256 * 1024 * 1024)
             let data = Data(buffer.readableBytesView)
             return .http(status: Int(response.status.code), headers: response.headers.map { ($0.name, $0.value) }, body: data)
