@@ -78,7 +78,15 @@ public final class ScanContext {
 
     /// Files under `relative` whose extension (lowercased) is in `extensions`, as paths relative to
     /// the root, in natural order. Symlinks are listed too (a broken one is the runner's to report).
+    /// A folder reached twice (symlink loops, or two links to one folder) is entered once: folders
+    /// are told apart by device and inode, and one met again is reported, not walked.
     public func files(in relative: String, extensions: Set<String>, recursive: Bool = false) -> [String] {
+        var visited = Set<FolderIdentity>()
+        if let id = FolderIdentity(url(relative).path) { visited.insert(id) }
+        return files(in: relative, extensions: extensions, recursive: recursive, visited: &visited)
+    }
+
+    private func files(in relative: String, extensions: Set<String>, recursive: Bool, visited: inout Set<FolderIdentity>) -> [String] {
         var out: [String] = []
         for name in entries(in: relative) {
             let rel = join(relative, name)
@@ -87,7 +95,11 @@ public final class ScanContext {
             if extensions.contains((name as NSString).pathExtension.lowercased()) {
                 out.append(rel)
             } else if recursive && isDirectory(rel) {
-                out += files(in: rel, extensions: extensions, recursive: true)
+                guard let id = FolderIdentity(url(rel).path), visited.insert(id).inserted else {
+                    problem(.strayFile, file: rel, "\(rel) leads to a folder already searched (a symlink loop or a second link to it); not searched again")
+                    continue
+                }
+                out += files(in: rel, extensions: extensions, recursive: true, visited: &visited)
             }
         }
         return out
@@ -198,5 +210,18 @@ extension ScanContext {
         let place = origin.map { " (\($0))" } ?? ""
         problems.append("emotion '\(raw)'\(place) is not one of: \(allowed.joined(separator: ", "))")
         return nil
+    }
+}
+
+/// A folder by device and inode (symlinks followed), so a walk can tell a folder it has entered.
+struct FolderIdentity: Hashable {
+    var device: UInt64
+    var inode: UInt64
+
+    init?(_ path: String) {
+        var st = stat()
+        guard stat(path, &st) == 0 else { return nil }
+        device = UInt64(st.st_dev)
+        inode = UInt64(st.st_ino)
     }
 }

@@ -221,6 +221,23 @@ final class AffWild2AdapterTests: XCTestCase {
         XCTAssertEqual(r.problems.map(\.message), [])
     }
 
+    func test_affwild2_two_symlink_loops_in_the_videos_folder_end_the_walk_and_are_reported() throws {
+        let fm = FileManager.default
+        let root = fm.temporaryDirectory.appendingPathComponent("emocfg-loops-\(UUID().uuidString)")
+        defer { try? fm.removeItem(at: root) }
+        try fm.copyItem(at: fixturesRoot.appendingPathComponent("AffWild2_ABAW"), to: root)
+        // Two loops: one back to videos/, one from a nested folder back to the root's videos/videos.
+        try fm.createSymbolicLink(atPath: root.appendingPathComponent("videos/again").path, withDestinationPath: ".")
+        try fm.createDirectory(at: root.appendingPathComponent("videos/both_batches/deeper"), withIntermediateDirectories: true)
+        try fm.createSymbolicLink(atPath: root.appendingPathComponent("videos/both_batches/deeper/up").path, withDestinationPath: "../..")
+        let r = try ingestReplica("AffWild2_ABAW", adapter: "affwild2", options: "window: 0.3", root: root)
+        XCTAssertEqual(r.summary.outcome, .done)
+        XCTAssertEqual(r["1-30-1280x720/0-3"]?.record.path, "videos/videos/1-30-1280x720.mp4", "each video found once, by its first path")
+        XCTAssertEqual(r.clips.count, 8)
+        let loops = r.problems.filter { $0.message.contains("already searched") }
+        XCTAssertEqual(loops.count, 2, "\(r.problems.map(\.message))")
+    }
+
     func test_affwild2_default_four_second_windows_cover_each_short_video_once() throws {
         let r = try ingest("")
         XCTAssertEqual(r.clips.keys.filter { $0.hasPrefix("1-30-1280x720/") }, ["1-30-1280x720/0-6"])
