@@ -4,7 +4,9 @@
 /// `{"fault": "429", "times": 2, "model": "gpt-4o", "retry_after": 3}`. Kinds: an HTTP status
 /// (`"429"`, `"500"`, `"503"`, any other 4xx/5xx), `"slow"` (answers after `delay_ms`), `"drop"`
 /// (closes the connection without answering), `"truncated"` (half the body, valid HTTP, invalid
-/// JSON), `"schema_violation"` (valid JSON the schema rejects) and `"empty"` (empty content).
+/// JSON), `"schema_violation"` (valid JSON the schema rejects), `"empty"` (empty content) and
+/// `"echo_key"` (HTTP 200 with a plain-text body that repeats the request's key, as a broken proxy
+/// might: for checking that clients never store or print a key a server sends back).
 struct ScriptedFault: Sendable {
     enum Kind: Sendable, Equatable {
         case status(Int)
@@ -13,6 +15,7 @@ struct ScriptedFault: Sendable {
         case truncated
         case schemaViolation
         case empty
+        case echoKey
     }
 
     var kind: Kind
@@ -41,6 +44,7 @@ struct ScriptedFault: Sendable {
         case "truncated": kind = .truncated
         case "schema_violation": kind = .schemaViolation
         case "empty": kind = .empty
+        case "echo_key": kind = .echoKey
         default:
             guard let status = Int(name), (400..<600).contains(status) else {
                 throw BadRequest(message: "unknown fault '\(name)': expected 429, 500, 503 (or any 4xx/5xx), slow, drop, truncated, schema_violation, empty")

@@ -123,6 +123,12 @@ final class Standin: @unchecked Sendable {
                 ? "Rate limit reached for \(request.model): limit \(options.rpm ?? 0) requests per minute. Please try again in \(retryAfter)s."
                 : "Resource has been exhausted (e.g. check quota).", retryAfter: retryAfter)
         }
+        if admission.fault?.kind == .echoKey {
+            var reply = Reply(action: .send(status: 200, headers: [("content-type", "text/plain")],
+                                            body: Array("upstream proxy error: could not forward the request made with key \(key)".utf8)))
+            reply.inFlight = request.model
+            return reply
+        }
         var reply = answer(request, fault: admission.fault, scripted: admission.scripted)
         reply.inFlight = request.model
         return reply

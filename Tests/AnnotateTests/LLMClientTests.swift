@@ -104,6 +104,22 @@ final class LLMClientTests: XCTestCase {
         XCTAssertTrue(message.contains("breaks the schema"), message)
     }
 
+    func test_a_key_a_server_echoes_in_a_200_body_is_stored_and_reported_redacted() throws {
+        var m = model(.openai, standin)
+        m.maxAttempts = 2
+        let key = try XCTUnwrap(env[m.keyEnv ?? ""])
+        // A proxy's plain-text 200, then an answer whose text repeats the key (an unusable answer's
+        // excerpt goes into the error, the failure record and the log).
+        try standin.faults(#"[{"fault":"echo_key","times":1}]"#)
+        try standin.answers(#"[{"model": "\#(m.model)", "text": "{\"caption\": 1, \"note\": \"\#(key)\"", "times": 1}]"#)
+        guard case .failure(let e) = try send(client(models: [m]), request(), m) else { return XCTFail("expected a failure") }
+        XCTAssertFalse("\(e)".contains(key), "\(e)")
+        for suffix in ["", "-wal"] {
+            guard let bytes = FileManager.default.contents(atPath: store.path + suffix) else { continue }
+            XCTAssertNil(bytes.range(of: Data(key.utf8)), "the key is in \(store.path + suffix)")
+        }
+    }
+
     func test_401_fails_fast_naming_the_key_variable_and_never_the_key() throws {
         standin.stop()
         standin = try Standin(arguments: ["--key", "the-right-key"])

@@ -148,11 +148,11 @@ public final class LLMClient: Sendable {
                 if (200..<300).contains(status) {
                     switch format.parse(data) {
                     case .unreadable(let why):
-                        lastError = "unusable answer: \(why)"
+                        lastError = redact("unusable answer: \(why)", apiKey)
                     case .answer(let text, let reported):
                         switch Self.validate(text, schema: request.schema) {
                         case .failure(let why):
-                            lastError = "unusable answer: \(why)"
+                            lastError = redact("unusable answer: \(why)", apiKey)
                         case .success(let json):
                             let usage = reported ?? TokenUsage(input: estimatedIn, output: text.count / 4 + 1, estimated: true)
                             let cost = model.cost(input: usage.input, output: usage.output)
@@ -161,7 +161,8 @@ public final class LLMClient: Sendable {
                             do {
                                 try store.saveCall(LLMCallRecord(
                                     key: key, stage: request.stage, provider: model.provider.rawValue, model: model.model, ok: true,
-                                    httpStatus: status, response: data, answer: text, attempts: attempt, usage: usage, cost: cost,
+                                    httpStatus: status, response: redact(data, apiKey), answer: redact(text, apiKey), attempts: attempt,
+                                    usage: usage, cost: cost,
                                     latencyMs: latency, error: nil))
                             } catch {
                                 logger.error("could not store an answer: \(error)")
@@ -290,10 +291,17 @@ public final class LLMClient: Sendable {
 
     struct ValidationFailure: Error { var reason: String }
 
-    /// Removes the key from anything that will be logged or stored.
+    /// Removes the key from anything that will be logged or stored: every free text a provider
+    /// sends back passes here (errors, unusable bodies, answers), since a server may echo it.
     func redact(_ text: String, _ key: String?) -> String {
         guard let key, key.count >= 4 else { return text }
         return text.replacingOccurrences(of: key, with: "[key redacted]")
+    }
+
+    /// The same for a response body as stored: unchanged unless the key's bytes are in it.
+    func redact(_ data: Data, _ key: String?) -> Data {
+        guard let key, key.count >= 4, data.range(of: Data(key.utf8)) != nil else { return data }
+        return Data(redact(String(decoding: data, as: UTF8.self), key).utf8)
     }
 }
 
