@@ -74,7 +74,8 @@ struct ExportCommand: AsyncParsableCommand {
             var settings = ExportSettings()
             var models: [CardModel] = []
             if FileManager.default.fileExists(atPath: pipeline) {
-                let config = try PipelineConfig.load(URL(fileURLWithPath: pipeline))
+                // Export sends no request: a model endpoint's unset ${VARIABLE} is no reason to stop.
+                let config = try PipelineConfig.load(URL(fileURLWithPath: pipeline), keepUnsetVariables: true)
                 settings = try ExportSettings.read(config.export)
                 models = CardModel.from(config)
             }

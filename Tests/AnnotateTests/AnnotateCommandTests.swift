@@ -193,6 +193,31 @@ final class CommandValueTests: XCTestCase {
         }
     }
 
+    func test_an_unset_base_url_variable_is_an_error_except_where_no_request_is_sent() throws {
+        let yaml = """
+            models:
+              m: {provider: openai, base_url: "http://127.0.0.1:${NOT_SET_ANYWHERE}/v1", model: m}
+            stages: {caption: m}
+            """
+        XCTAssertThrowsError(try PipelineConfig.parse(yaml: yaml, file: "pipeline.yaml")) { e in
+            XCTAssertTrue("\(e)".contains("NOT_SET_ANYWHERE"), "\(e)")
+        }
+        let kept = try PipelineConfig.parse(yaml: yaml, file: "pipeline.yaml", keepUnsetVariables: true)
+        XCTAssertEqual(kept.models["m"]?.baseURL, "http://127.0.0.1:${NOT_SET_ANYWHERE}/v1")
+        let set = try PipelineConfig.parse(yaml: yaml, file: "pipeline.yaml", environment: ["NOT_SET_ANYWHERE": "8089"], keepUnsetVariables: true)
+        XCTAssertEqual(set.models["m"]?.baseURL, "http://127.0.0.1:8089/v1")
+    }
+
+    func test_a_gemini_model_name_is_escaped_in_the_url() throws {
+        let config = try PipelineConfig.parse(yaml: """
+            models:
+              g: {provider: gemini, base_url: "http://127.0.0.1:9", model: "my model?v=2#x"}
+            stages: {caption: g}
+            """, file: "pipeline.yaml")
+        let url = GeminiFormat().url(for: try XCTUnwrap(config.models["g"]))
+        XCTAssertEqual(url, "http://127.0.0.1:9/v1beta/models/my%20model%3Fv=2%23x:generateContent")
+    }
+
     func test_a_timeout_that_is_not_a_usable_number_is_a_config_error_naming_the_key() throws {
         for value in ["1e300", "0", "nan", "-5"] {
             XCTAssertThrowsError(try PipelineConfig.parse(yaml: """

@@ -123,8 +123,9 @@ final class ExportConsumerTests: XCTestCase {
         let target = try fm.destinationOfSymbolicLink(atPath: Self.out.appendingPathComponent(frames).path)
         XCTAssertTrue(target.hasPrefix("../") && target.contains("media/"), target)
         // A second export renders nothing new.
+        // The pipeline file's endpoints use ${EMOCFG_STANDIN_PORT}; export sends nothing and needs no such variable.
         var env = ProcessInfo.processInfo.environment
-        env["EMOCFG_STANDIN_PORT"] = "9"  // the pipeline file names it; export sends nothing
+        env["EMOCFG_STANDIN_PORT"] = nil
         let again = try runExecutable("emocfg", ["export", "--out", Self.out.path, "--db", Self.db, "--pipeline", "samples/pipeline.yaml", "--json"],
                                       in: Self.repo, environment: env)
         XCTAssertEqual(again.status, 0, again.err)

@@ -35,22 +35,26 @@ public struct PipelineConfig: Sendable {
     public static let topLevelKeys = ["models", "stages", "frames", "critic", "export"]
     public static let stageNames = ["caption", "qa", "rationale", "rewrite"]
 
-    public static func load(_ url: URL, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> PipelineConfig {
+    /// `keepUnsetVariables`: a `${NAME}` the environment lacks stays as written instead of being an
+    /// error, for commands that send no request and only show the models (export's dataset card).
+    public static func load(_ url: URL, environment: [String: String] = ProcessInfo.processInfo.environment,
+                            keepUnsetVariables: Bool = false) throws -> PipelineConfig {
         let text: String
         do { text = try String(contentsOf: url, encoding: .utf8) } catch {
             throw ConfigError(file: url.path, line: nil, key: nil, message: "cannot read the file: \(error.localizedDescription)")
         }
-        return try parse(yaml: text, file: url.path, environment: environment)
+        return try parse(yaml: text, file: url.path, environment: environment, keepUnsetVariables: keepUnsetVariables)
     }
 
-    public static func parse(yaml: String, file: String, environment: [String: String] = [:]) throws -> PipelineConfig {
+    public static func parse(yaml: String, file: String, environment: [String: String] = [:],
+                             keepUnsetVariables: Bool = false) throws -> PipelineConfig {
         let root = ConfigReader(file: file, value: try ConfigValue.parse(yaml: yaml, file: file))
         _ = try root.requireMap(allowed: topLevelKeys)
         var models: [String: ModelConfig] = [:]
         if let m = root.child("models") {
             for e in try m.requireMap(allowed: m.value.entries?.map(\.key) ?? []) {
                 models[e.key] = try ModelConfig(alias: e.key, reader: ConfigReader(file: file, path: ["models", e.key], value: e.value),
-                                                 environment: environment)
+                                                 environment: environment, keepUnsetVariables: keepUnsetVariables)
             }
         }
         var stages: [String: String] = [:]
@@ -165,13 +169,14 @@ public struct ModelConfig: Sendable, Equatable {
         self.imageTokens = imageTokens
     }
 
-    init(alias: String, reader r: ConfigReader, environment: [String: String]) throws {
+    init(alias: String, reader r: ConfigReader, environment: [String: String], keepUnsetVariables: Bool = false) throws {
         _ = try r.requireMap(allowed: Self.allowedKeys)
         guard let providerName = try r.oneOf("provider", ["openai", "gemini"]), let provider = Provider(rawValue: providerName) else {
             throw r.error("is required but missing; expected openai or gemini", key: "provider")
         }
-        let base = try Self.expand(try r.requiredString("base_url"), environment: environment, reader: r)
-        guard let url = URL(string: base), let scheme = url.scheme, ["http", "https"].contains(scheme), url.host != nil else {
+        let base = try Self.expand(try r.requiredString("base_url"), environment: environment, reader: r, keepUnset: keepUnsetVariables)
+        let unexpanded = keepUnsetVariables && base.contains("${")
+        guard unexpanded || URL(string: base).map({ ["http", "https"].contains($0.scheme ?? "") && $0.host != nil }) == true else {
             throw r.error("'\(base)' is not an http(s) URL", key: "base_url", line: r.value["base_url"]?.line)
         }
         if let env = try r.string("key_env"), env.range(of: "^[A-Za-z_][A-Za-z0-9_]*$", options: .regularExpression) == nil {
@@ -195,16 +200,22 @@ public struct ModelConfig: Sendable, Equatable {
     }
 
     /// `${NAME}` in a base URL is taken from the environment (e.g. a local server's port).
-    static func expand(_ text: String, environment: [String: String], reader r: ConfigReader) throws -> String {
-        var out = text
-        while let open = out.range(of: "${"), let close = out.range(of: "}", range: open.upperBound..<out.endIndex) {
-            let name = String(out[open.upperBound..<close.lowerBound])
-            guard let value = environment[name] else {
+    static func expand(_ text: String, environment: [String: String], reader r: ConfigReader, keepUnset: Bool = false) throws -> String {
+        var out = ""
+        var rest = Substring(text)
+        while let open = rest.range(of: "${"), let close = rest.range(of: "}", range: open.upperBound..<rest.endIndex) {
+            let name = String(rest[open.upperBound..<close.lowerBound])
+            out += rest[..<open.lowerBound]
+            if let value = environment[name] {
+                out += value
+            } else if keepUnset {
+                out += rest[open.lowerBound..<close.upperBound]
+            } else {
                 throw r.error("uses ${\(name)}, which is not set in the environment", key: "base_url", line: r.value["base_url"]?.line)
             }
-            out.replaceSubrange(open.lowerBound..<close.upperBound, with: value)
+            rest = rest[close.upperBound...]
         }
-        return out
+        return out + rest
     }
 
     /// The cost of a call with these token counts, in US dollars.

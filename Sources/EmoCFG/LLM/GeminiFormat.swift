@@ -4,7 +4,13 @@ import Foundation
 public struct GeminiFormat: WireFormat {
     public init() {}
 
-    public func url(for model: ModelConfig) -> String { model.baseURL + "/v1beta/models/\(model.model):generateContent" }
+    /// The model name is percent-escaped: a space, `?` or `#` in it would otherwise change the URL.
+    public func url(for model: ModelConfig) -> String {
+        var allowed = CharacterSet.urlPathAllowed
+        allowed.remove(charactersIn: ":?#")
+        let name = model.model.addingPercentEncoding(withAllowedCharacters: allowed) ?? model.model
+        return model.baseURL + "/v1beta/models/\(name):generateContent"
+    }
 
     public func headers(for model: ModelConfig, key: String?) -> [(String, String)] {
         var h = [("Content-Type", "application/json"), ("Accept", "application/json")]
