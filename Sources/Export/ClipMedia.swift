@@ -210,6 +210,7 @@ public struct ClipMedia {
         }
 
         var rows: [RenderedMediaRow] = []
+        var failedByKey: [String: String] = [:]
         let done = results.withLock { $0 }
         for (i, item) in todo.enumerated() {
             switch done[i] {
@@ -223,13 +224,13 @@ public struct ClipMedia {
                 rows.append(RenderedMediaRow(key: item.key, clipUID: item.clip.uid, status: "failed", file: nil, encoder: encoder,
                                              settings: item.identity, error: e.message))
                 summary.failed.append(ClipFailure(clip: item.clip.uid, reason: e.message))
+                failedByKey[item.key] = e.message
             case nil:
                 summary.failed.append(ClipFailure(clip: item.clip.uid, reason: "not rendered"))
+                failedByKey[item.key] = "not rendered"
             }
         }
         // The clips that shared a key follow the one rendered (or found) for it.
-        var failedByKey: [String: String] = [:]
-        for (i, item) in todo.enumerated() { if case .failure(let e) = done[i] { failedByKey[item.key] = e.message } }
         for (key, others) in sharing where !others.isEmpty {
             for c in others {
                 if let reason = failedByKey[key] {
@@ -281,6 +282,16 @@ public struct ClipMedia {
         return work.enumerated().sorted { ($1.element.count, $0.offset) < ($0.element.count, $1.offset) }.map(\.element)
     }
 
+    /// Creates the cache folder `output` goes in; the error when it cannot.
+    static func makeFolder(for output: String) -> RenderError? {
+        do {
+            try FileManager.default.createDirectory(atPath: (output as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            return nil
+        } catch {
+            return RenderError(path: output, message: "cannot create the media cache folder: \(error.localizedDescription)")
+        }
+    }
+
     /// Window clips of one video, each to its file, in one pass over the video.
     static func renderWindows(_ clips: [(clip: ClipToRender, output: String)], root: String?, settings: RenderSettings) -> [Result<RenderedMedia, RenderError>] {
         guard let first = clips.first?.clip else { return [] }
@@ -291,10 +302,8 @@ public struct ClipMedia {
         var results = [Result<RenderedMedia, RenderError>?](repeating: nil, count: clips.count)
         var jobs: [WindowJob] = [], at: [Int] = []
         for (i, c) in clips.enumerated() {
-            do {
-                try FileManager.default.createDirectory(atPath: (c.output as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-            } catch {
-                results[i] = .failure(RenderError(path: c.output, message: "cannot create the media cache folder: \(error.localizedDescription)"))
+            if let e = makeFolder(for: c.output) {
+                results[i] = .failure(e)
                 continue
             }
             jobs.append(WindowJob(start: c.clip.window!.start, end: c.clip.window!.end, output: c.output))
@@ -308,11 +317,7 @@ public struct ClipMedia {
     static func render(_ c: ClipToRender, root: String?, settings: RenderSettings, to output: String) -> Result<RenderedMedia, RenderError> {
         guard let root else { return .failure(RenderError(path: c.path, message: "the source \(c.source) has no root recorded in the store")) }
         let path = root + "/" + c.path
-        do {
-            try FileManager.default.createDirectory(atPath: (output as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-        } catch {
-            return .failure(RenderError(path: output, message: "cannot create the media cache folder: \(error.localizedDescription)"))
-        }
+        if let e = makeFolder(for: output) { return .failure(e) }
         let input: RenderInput
         switch c.kind {
         case .window:
@@ -344,13 +349,12 @@ public struct ClipMedia {
     /// else a folder of links: relative ones into the media cache for rendered clips, absolute ones
     /// to the dataset's files for whole videos (or copies, and hard links into the cache, with
     /// `copyVideos`). Returns what could not be done, one line per clip or source.
-    public static func layOut(out: URL, folders: [String: String], roots: [String: String], whole: [String: Set<String>],
-                              rendered: [String: [Entry]], copyVideos: Bool) throws -> [String] {
+    public static func layOut(out: URL, folders: [String: String], roots: [String: String], sources used: Set<String>,
+                              whole: [String: Set<String>], rendered: [String: [Entry]], copyVideos: Bool) throws -> [String] {
         let fm = FileManager.default
         let videos = out.appendingPathComponent("videos")
         try fm.createDirectory(at: videos, withIntermediateDirectories: true)
         var problems: [String] = []
-        let used = Set(whole.keys).union(rendered.keys)
         for source in used.sorted() {
             guard let folderName = folders[source] else { continue }
             let folder = videos.appendingPathComponent(folderName)

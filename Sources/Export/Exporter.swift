@@ -93,13 +93,16 @@ public struct Exporter {
         let sourceRows = try store.sources()
         let folders = try VideoFolders.resolve(sourceRows)
         let roots = Dictionary(sourceRows.map { ($0.name, $0.root) }, uniquingKeysWith: { a, _ in a })
+        let toRender = try store.clipsToRender()
         let (entries, media) = try ClipMedia(out: out, settings: settings.render, jobs: settings.renderJobs)
-            .prepare(store: store, clips: try store.clipsToRender(), roots: roots, progress: renderProgress)
+            .prepare(store: store, clips: toRender, roots: roots, progress: renderProgress)
 
         let writer = ShardWriter()
         var sinks: [String: ShardSink] = [:]
         var meta: [String: ExportedFile] = [:]
-        var used = VideosUsed(folders: folders, rendered: entries)
+        // Whole files are listed one by one where the source's folder cannot be a link to its root.
+        var used = VideosUsed(folders: folders, rendered: entries,
+                              listed: settings.copyVideos ? nil : Set(toRender.filter { entries[$0.uid] != nil }.map(\.source)))
         var qa = QATally()
         let state: [String: JSONValue]
         do {
@@ -140,7 +143,7 @@ public struct Exporter {
         }
         let removed = try removeStale(keep: Set(files.map(\.path)), referenced: referenced, curation: curation)
 
-        let videoProblems = try ClipMedia.layOut(out: out, folders: folders, roots: roots, whole: used.whole,
+        let videoProblems = try ClipMedia.layOut(out: out, folders: folders, roots: roots, sources: used.sources, whole: used.whole,
                                                  rendered: used.renderedBySource.mapValues { $0.sorted { $0.name < $1.name } }, copyVideos: settings.copyVideos)
         let (versions, unchanged) = try curation.writeVersions(
             mixes: settings.mixes, files: files, lineHashes: hashes, previous: previous,
@@ -292,17 +295,22 @@ public struct Exporter {
     struct VideosUsed {
         var folders: [String: String]
         var rendered: [String: ClipMedia.Entry]
+        /// The sources whose whole files are listed one by one (nil: every source's, for copies).
+        var listed: Set<String>?
+        var sources: Set<String> = []
         var whole: [String: Set<String>] = [:]
         var renderedBySource: [String: Set<ClipMedia.Entry>] = [:]
 
         /// The `videos` entry of a clip, nil when it has none (a render that failed), noting its use.
-        mutating func entry(uid: String, _ c: ExportClip, keepPaths: Bool) -> String? {
+        mutating func entry(uid: String, _ c: ExportClip) -> String? {
             let folder = folders[c.source] ?? c.source
             if c.kind == ClipKind.video.rawValue {
-                if keepPaths || whole[c.source] == nil { whole[c.source, default: []].insert(keepPaths ? c.path : "") }
+                sources.insert(c.source)
+                if listed?.contains(c.source) ?? true { whole[c.source, default: []].insert(c.path) }
                 return "videos/\(folder)/\(c.path)"
             }
             guard let e = rendered[uid] else { return nil }
+            sources.insert(c.source)
             renderedBySource[c.source, default: []].insert(e)
             return "videos/\(folder)/\(e.name)"
         }
@@ -366,10 +374,6 @@ public struct Exporter {
             _ = u.withUTF8 { clipTable.index(0, $0) }
             clipList.append((uid, c))
         }
-        // Whole files are listed one by one where the source's folder cannot be a link to its root.
-        let renderedSources = Set(clips.compactMap { used.rendered[$0.key] != nil ? $0.value.source : nil })
-        let copy = settings.copyVideos
-        func keepPaths(_ source: String) -> Bool { copy || renderedSources.contains(source) }
         var lastClip: [UInt8] = []
         var clip: ClipInfo?
         var options = JSONLine.Options()
@@ -387,7 +391,7 @@ public struct Exporter {
                 lastClip.removeAll(keepingCapacity: true)
                 lastClip.append(contentsOf: row.clipUID)
                 let (i, new) = clipTable.index(0, row.clipUID)
-                if !new && i < clipList.count, let entry = used.entry(uid: clipList[i].uid, clipList[i].clip, keepPaths: keepPaths(clipList[i].clip.source)) {
+                if !new && i < clipList.count, let entry = used.entry(uid: clipList[i].uid, clipList[i].clip) {
                     let c = clipList[i].clip
                     let source = sources.id(c.source)
                     if source == sourceRules.count { sourceRules.append(instructRules[c.source] ?? []) }
