@@ -20,14 +20,24 @@ public struct CriticReport: Encodable, Sendable {
     public struct JudgeStats: Encodable, Sendable, Equatable {
         public var verdicts = 0
         public var passes = 0
+        /// Samples the judge abstained on (its call failed) and has not voted on since.
+        public var abstentions = 0
         public var passRate: Double { verdicts == 0 ? 0 : Double(passes) / Double(verdicts) }
-        enum CodingKeys: String, CodingKey { case verdicts, passes, passRate = "pass_rate" }
+        enum CodingKeys: String, CodingKey { case verdicts, passes, abstentions, passRate = "pass_rate" }
         public func encode(to encoder: Encoder) throws {
             var c = encoder.container(keyedBy: CodingKeys.self)
             try c.encode(verdicts, forKey: .verdicts)
             try c.encode(passes, forKey: .passes)
+            try c.encode(abstentions, forKey: .abstentions)
             try c.encode(passRate, forKey: .passRate)
         }
+    }
+
+    /// Why judges abstained: the reasons standing in the store, most frequent first.
+    public struct AbstentionReason: Encodable, Sendable, Equatable {
+        public var judge: String
+        public var reason: String
+        public var count: Int
     }
 
     public struct Aspect: Encodable, Sendable, Equatable {
@@ -40,9 +50,10 @@ public struct CriticReport: Encodable, Sendable {
     /// Fleiss' kappa per task over the samples every judge voted on; nil where undefined.
     public var kappa: [String: Double?]
     public var wrongAspects: [Aspect]
+    public var abstentions: [AbstentionReason] = []
 
     enum CodingKeys: String, CodingKey {
-        case outcomes, judges, kappa
+        case outcomes, judges, kappa, abstentions
         case wrongAspects = "wrong_aspects"
     }
 
@@ -79,6 +90,14 @@ public struct CriticReport: Encodable, Sendable {
             }
         }
 
+        var reasons: [String: AbstentionReason] = [:]
+        for a in try store.abstentions() {
+            judgeStats[a.judge, default: JudgeStats()].abstentions += 1
+            // The reason without the attempt count, so the same failure groups together.
+            let reason = String(a.reason.prefix(300))
+            reasons["\(a.judge)|\(reason)", default: AbstentionReason(judge: a.judge, reason: reason, count: 0)].count += 1
+        }
+
         var tables: [String: [[Int]]] = [:]
         for (uid, vs) in Dictionary(grouping: verdicts, by: \.sampleUID) where Set(vs.map(\.judge)).isSuperset(of: judges) {
             guard let task = byUID[uid]?.task.rawValue else { continue }
@@ -89,6 +108,7 @@ public struct CriticReport: Encodable, Sendable {
             outcomes: groups.values.sorted { ($0.source, $0.task) < ($1.source, $1.task) }, judges: judgeStats,
             kappa: tables.mapValues { FleissKappa.kappa($0) },
             wrongAspects: aspects.map { Aspect(aspect: $0.key, count: $0.value) }.sorted { ($1.count, $0.aspect) < ($0.count, $1.aspect) }
-                .prefix(10).map { $0 })
+                .prefix(10).map { $0 },
+            abstentions: reasons.values.sorted { ($1.count, $0.judge, $0.reason) < ($0.count, $1.judge, $1.reason) })
     }
 }

@@ -10,10 +10,16 @@ public struct VerifySummary: Codable, Sendable, Equatable {
     /// Samples rewritten after a failed vote (their rewrites are voted on in the same run).
     public var rewritten = 0
     public var rejected = 0
-    /// Samples still without a decision (too few judges answered, or a rewrite could not be made).
+    /// Samples still without a decision (too few judges answered, or a rewrite could not be made),
+    /// each with its reason in the store (`emocfg status --failures`).
     public var pending = 0
-    /// Judge calls that failed after their retries: those judges abstained.
+    /// Judge calls that failed after their retries: those judges abstained (each recorded with the reason).
     public var abstentions = 0
+    /// Samples not started: stopped by the budget, or held or decided by another process.
+    public var skipped = 0
+    /// Samples another process sharing the store held or decided (counted in `skipped` too).
+    public var elsewhere = 0
+    public var stoppedByBudget = false
     public var llm = LLMRunCounts()
     public var seconds = 0.0
     public var note: String?
@@ -45,6 +51,9 @@ public struct CriticRunner: Sendable {
     public var pipeline: PipelineConfig
     public var settings: CriticSettings
     public var client: LLMClient
+    /// Who claims the samples this run decides; processes sharing the store skip each other's.
+    public var owner = ClaimOwner()
+    public var leaseSeconds = 300.0
     let judgePrompt: PromptTemplate
     let rewritePrompt: PromptTemplate
     let rubrics: [String: String]
@@ -65,11 +74,12 @@ public struct CriticRunner: Sendable {
     }
 
     enum Outcome: Sendable {
-        case accepted(rewrites: Int)
-        case rejected(rewrites: Int)
+        case accepted(rewrites: Int, abstained: Int)
+        case rejected(rewrites: Int, abstained: Int)
         case pending(rewrites: Int, abstained: Int)
-        case budget
-        case fatal(String)
+        case budget(rewrites: Int, abstained: Int)
+        case elsewhere
+        case fatal(CriticError)
     }
 
     public func run(_ options: Options = Options(), progress: @escaping @Sendable (VerifyEvent) -> Void = { _ in }) async throws -> VerifySummary {
@@ -86,85 +96,160 @@ public struct CriticRunner: Sendable {
         progress(.started(items: items.count))
         let before = await client.stats.counts
         var stop: String?
-        var fatal: String?
+        var fatal: CriticError?
         var done = 0
         let width = (settings.judges.map(\.maxConcurrency).min() ?? 1) * 2
+        let heartbeat = startHeartbeat()
+        defer {
+            heartbeat?.cancel()
+            try? store.releaseAll(owner: owner)
+        }
         let startedItems = await forEachBounded(items, width: width, { sample in
-            await self.process(sample, clip: clips[sample.clipUID], root: clips[sample.clipUID].flatMap { roots[$0.source] })
+            await self.claimed(sample, since: started) {
+                await self.process(sample, clip: clips[sample.clipUID], root: clips[sample.clipUID].flatMap { roots[$0.source] })
+            }
         }) { outcome in
             done += 1
             switch outcome {
-            case .accepted(let r): summary.accepted += 1; summary.rewritten += r
-            case .rejected(let r): summary.rejected += 1; summary.rewritten += r
+            case .accepted(let r, let a): summary.accepted += 1; summary.rewritten += r; summary.abstentions += a
+            case .rejected(let r, let a): summary.rejected += 1; summary.rewritten += r; summary.abstentions += a
             case .pending(let r, let a): summary.pending += 1; summary.rewritten += r; summary.abstentions += a
-            case .budget: summary.pending += 1; stop = stop ?? "stopped before exceeding the budget"
-            case .fatal(let m): fatal = fatal ?? m
+            case .budget(let r, let a):
+                summary.skipped += 1; summary.rewritten += r; summary.abstentions += a
+                stop = stop ?? "stopped before exceeding the budget"
+            case .elsewhere: summary.skipped += 1; summary.elsewhere += 1
+            case .fatal(let e): fatal = fatal ?? e
             }
             progress(.progress(done: done, total: items.count, llm: await client.stats.counts, elapsed: Date().timeIntervalSince(started)))
             return stop == nil && fatal == nil
         }
-        summary.pending += items.count - startedItems
-        if let fatal { throw CriticError(message: fatal) }
+        summary.skipped += items.count - startedItems
+        if let fatal { throw fatal }
         summary.llm = (await client.stats.counts).minus(before)
         summary.seconds = Date().timeIntervalSince(started)
+        var notes: [String] = []
         if let stop {
-            summary.note = String(format: "%@ ($%.4f of $%.4f); rerun with a larger --max-cost to go on", stop,
-                                  await client.budget.spent, client.options.maxCost ?? 0)
+            notes.append(String(format: "%@ ($%.4f of $%.4f): %d samples not decided; rerun with a larger --max-cost to go on", stop,
+                                await client.budget.spent, client.options.maxCost ?? 0, summary.skipped - summary.elsewhere))
         } else if client.options.dryRun {
-            summary.note = String(format: "dry run: %d judge requests would be sent, at most $%.4f (rewrites not counted)",
-                                  summary.llm.wouldSend, summary.llm.estimatedCost)
+            notes.append(String(format: "dry run: %d judge requests would be sent, at most $%.4f (rewrites not counted)",
+                                summary.llm.wouldSend, summary.llm.estimatedCost))
         }
+        if summary.elsewhere > 0 { notes.append("\(summary.elsewhere) samples left to another process working on the same store") }
+        if summary.pending > 0 && !client.options.dryRun {
+            notes.append("\(summary.pending) samples still pending (judges abstained or a rewrite failed), each with its reason: emocfg status --failures")
+        }
+        summary.note = notes.isEmpty ? nil : notes.joined(separator: "; ")
+        summary.stoppedByBudget = stop != nil
         return summary
+    }
+
+    func startHeartbeat() -> Task<Void, Never>? {
+        guard !client.options.dryRun else { return nil }
+        let store = store, owner = owner, lease = leaseSeconds
+        return Task.detached {
+            while !Task.isCancelled {
+                try? await Task.sleep(nanoseconds: UInt64(lease / 3 * 1e9))
+                if Task.isCancelled { break }
+                try? store.renewClaims(owner: owner, ttl: lease)
+            }
+        }
+    }
+
+    /// Runs `body` on a sample this process claimed; a sample another process holds or decided is left to it.
+    func claimed(_ sample: NewSample, since: Date, _ body: () async -> Outcome) async -> Outcome {
+        if client.options.dryRun { return await body() }
+        do {
+            guard try store.claim(stage: "verify", item: sample.uid, owner: owner, ttl: leaseSeconds, since: since) == .claimed else {
+                return .elsewhere
+            }
+        } catch {
+            return storeFailure(error)
+        }
+        let outcome = await body()
+        let finished: Bool
+        switch outcome {
+        case .accepted, .rejected, .pending: finished = true
+        default: finished = false
+        }
+        do {
+            try store.release(stage: "verify", item: sample.uid, owner: owner, finished: finished)
+        } catch {
+            if case .fatal = outcome { return outcome }
+            return storeFailure(error)
+        }
+        return outcome
+    }
+
+    /// A store write that failed: no further request of this run is sent.
+    func storeFailure(_ error: Error) -> Outcome {
+        let message = "cannot write the store \(store.path): \(error); free some space and run again (decided samples are kept)"
+        client.halt(message)
+        return .fatal(CriticError(message: client.haltReason ?? message, kind: .store))
     }
 
     /// Votes on one sample, and on its rewrites, until a decision or a pending state.
     func process(_ sample: NewSample, clip: StoredClip?, root: String?) async -> Outcome {
-        guard let clip, let root else { return .fatal("sample \(sample.uid) names clip \(sample.clipUID), which the store does not hold") }
+        guard let clip, let root else {
+            return .fatal(CriticError(message: "sample \(sample.uid) names clip \(sample.clipUID), which the store does not hold"))
+        }
         let frames: [LLMImage]
         do {
             frames = try FrameSampler.sample(clip: clip, root: root, settings: pipeline.frames).map { LLMImage(jpeg: $0.jpeg) }
         } catch {
-            try? store.recordFailure(stage: "verify", item: sample.uid, clip: clip.uid, reason: "frames: \(error)")
+            do { try store.recordFailure(stage: "verify", item: sample.uid, clip: clip.uid, reason: "frames: \(error)") } catch { return storeFailure(error) }
             return .pending(rewrites: 0, abstained: 0)
         }
         let vote = CommitteeVote(judges: settings.judges.count, quorum: settings.quorum)
         var current = sample
         var rewrites = 0
+        var abstained = 0
         while true {
-            var abstained = 0
-            let asked = Set((try? store.verdicts(sample: current.uid).map(\.judge)) ?? [])
+            let asked: Set<String>
+            do { asked = Set(try store.verdicts(sample: current.uid).map(\.judge)) } catch { return storeFailure(error) }
             for judge in settings.judges where !asked.contains(judge.alias) {
+                let request = judgeRequest(current, judge: judge, frames: frames)
                 do {
-                    let answer = try await client.send(judgeRequest(current, judge: judge, frames: frames), model: judge)
+                    let answer = try await client.send(request, model: judge)
                     let json = answer.json ?? .null
-                    try? store.saveVerdict(Verdict(
+                    try store.saveVerdict(Verdict(
                         sampleUID: current.uid, round: current.round, judge: judge.alias, pass: json["pass"]?.boolValue ?? false,
                         wrongAspects: (json["wrong_aspects"]?.arrayValue ?? []).compactMap(\.stringValue),
                         suggestion: json["suggestion"]?.stringValue ?? "", llmCall: answer.key))
-                } catch {
+                } catch let error as LLMError {
                     switch error {
-                    case .budgetExceeded: return .budget
-                    case .missingKey: return .fatal("\(error)")
+                    case .budgetExceeded: return .budget(rewrites: rewrites, abstained: abstained)
+                    case .missingKey: return .fatal(CriticError(message: "\(error)"))
+                    case .storeFailed(let m): return .fatal(CriticError(message: m, kind: .store))
                     case .dryRun: continue
                     case .failed:
                         abstained += 1
-                        logger.warning("judge \(judge.alias) abstains on \(current.uid): \(error)")
+                        logger.info("judge \(judge.alias) abstains on \(current.uid): \(error)")
+                        do {
+                            try store.recordAbstention(Abstention(sampleUID: current.uid, judge: judge.alias, round: current.round,
+                                                                  reason: "\(error)", llmCall: request.cacheKey(for: judge)))
+                        } catch {
+                            return storeFailure(error)
+                        }
                     }
+                } catch {
+                    return storeFailure(error)
                 }
             }
-            let verdicts = (try? store.verdicts(sample: current.uid)) ?? []
+            let verdicts: [Verdict]
+            do { verdicts = try store.verdicts(sample: current.uid) } catch { return storeFailure(error) }
             switch vote.decide(verdicts.map(\.pass)) {
             case .pending:
                 return .pending(rewrites: rewrites, abstained: abstained)
             case .accept:
-                try? store.decide(sample: current.uid, status: .accepted, reasons: nil)
-                return .accepted(rewrites: rewrites)
+                do { try store.decide(sample: current.uid, status: .accepted, reasons: nil) } catch { return storeFailure(error) }
+                return .accepted(rewrites: rewrites, abstained: abstained)
             case .fail:
                 let reasons = verdicts.filter { !$0.pass }
                     .map { "\($0.judge): \($0.wrongAspects.joined(separator: ", ")); \($0.suggestion)" }.joined(separator: " | ")
                 guard current.round + 1 < settings.maxRounds else {
-                    try? store.decide(sample: current.uid, status: .rejected, reasons: reasons)
-                    return .rejected(rewrites: rewrites)
+                    do { try store.decide(sample: current.uid, status: .rejected, reasons: reasons) } catch { return storeFailure(error) }
+                    return .rejected(rewrites: rewrites, abstained: abstained)
                 }
                 let rewriter = settings.rewriter ?? (try? pipeline.model(forStage: current.stage)) ?? settings.judges[0]
                 let answer: LLMAnswer
@@ -172,10 +257,15 @@ public struct CriticRunner: Sendable {
                     answer = try await client.send(rewriteRequest(current, feedback: reasons, frames: frames), model: rewriter)
                 } catch {
                     switch error {
-                    case .budgetExceeded: return .budget
-                    case .missingKey: return .fatal("\(error)")
+                    case .budgetExceeded: return .budget(rewrites: rewrites, abstained: abstained)
+                    case .missingKey: return .fatal(CriticError(message: "\(error)"))
+                    case .storeFailed(let m): return .fatal(CriticError(message: m, kind: .store))
                     case .dryRun, .failed:
-                        try? store.recordFailure(stage: "verify", item: current.uid, clip: clip.uid, reason: "rewrite: \(error)")
+                        do {
+                            try store.recordFailure(stage: "verify", item: current.uid, clip: clip.uid, reason: "rewrite: \(error)")
+                        } catch {
+                            return storeFailure(error)
+                        }
                         return .pending(rewrites: rewrites, abstained: abstained)
                     }
                 }
@@ -191,7 +281,7 @@ public struct CriticRunner: Sendable {
                 do {
                     try store.decide(sample: current.uid, status: .rejected, reasons: "rewritten: " + reasons, rewrite: child)
                 } catch {
-                    return .pending(rewrites: rewrites, abstained: abstained)
+                    return storeFailure(error)
                 }
                 rewrites += 1
                 current = child
@@ -230,6 +320,17 @@ public struct CriticRunner: Sendable {
 
 /// A stop that makes every further judge call pointless (no key, a sample without its clip).
 public struct CriticError: Error, CustomStringConvertible, Sendable {
+    public enum Kind: Sendable {
+        /// A key, prompt or schema to fix.
+        case configuration
+        /// The store cannot be written (a full disk).
+        case store
+    }
     public var message: String
+    public var kind: Kind = .configuration
+    public init(message: String, kind: Kind = .configuration) {
+        self.message = message
+        self.kind = kind
+    }
     public var description: String { message }
 }

@@ -68,6 +68,13 @@ struct AnnotateCommand: AsyncParsableCommand {
         options.maxCost = maxCost
         let client = LLMClient(store: store, models: config.map { Array($0.models.values) } ?? [],
                                environment: ProcessInfo.processInfo.environment, options: options)
+        if config != nil {
+            do {
+                try prepare(client)
+            } catch {
+                throw fail(error)
+            }
+        }
         let display = ProgressDisplay()
         var summaries: [StageSummary] = []
         do {
@@ -97,7 +104,7 @@ struct AnnotateCommand: AsyncParsableCommand {
                 display.finishLine()
                 summaries.append(summary)
                 if !json { print(Self.line(summary)) }
-                if summary.note?.hasPrefix("stopped") == true { break }
+                if summary.stoppedByBudget { break }
             }
         } catch {
             display.finishLine()
@@ -111,6 +118,8 @@ struct AnnotateCommand: AsyncParsableCommand {
         }
         if json { printJSON(AnnotateReport(stages: summaries), summary: counters) }
         finish(counters, json: json)
+        if summaries.contains(where: \.stoppedByBudget) { throw ExitCode(ExitStatus.budget) }
+        if summaries.contains(where: { $0.failed > 0 }) { throw ExitCode(ExitStatus.someFailed) }
     }
 
     static func draw(_ event: AnnotateEvent, _ display: ProgressDisplay) {

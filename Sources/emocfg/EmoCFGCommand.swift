@@ -1,4 +1,6 @@
+import Annotate
 import ArgumentParser
+import Critic
 import EmoCFG
 import Foundation
 import Logging
@@ -19,6 +21,9 @@ struct EmoCFGCommand: AsyncParsableCommand {
               receipt   list versions; `receipt reproduce vN` rebuilds one exactly
               stats     an HTML report with SVG charts of the store
               run       all of the above in order, resuming where it failed
+            Exit status: 0 all done; 1 some items failed (the summary says where to
+            look); 2 usage or configuration error; 3 stopped by --max-cost; 4 the
+            store could not be written (full disk; answers kept in <store>-spill).
             """,
         version: EmoCFGVersion.current,
         subcommands: [IngestCommand.self, StatusCommand.self, AnnotateCommand.self, VerifyCommand.self, ExportCommand.self, ReceiptCommand.self, StatsCommand.self, RunCommand.self]
@@ -51,8 +56,31 @@ func bootstrapLogging(verbose: Bool) {
     }
 }
 
-/// Prints a user-facing error and exits with status 2 (bad input), never a stack trace.
+/// What the exit status of every command means (the README lists them too).
+enum ExitStatus {
+    /// Everything asked for was done.
+    static let ok: Int32 = 0
+    /// The command ran, but some items failed (the summary says how many and where to look).
+    static let someFailed: Int32 = 1
+    /// Bad usage, configuration or input: nothing (more) was done.
+    static let usage: Int32 = 2
+    /// `--max-cost` stopped the run before everything was done; a rerun with a larger budget goes on.
+    static let budget: Int32 = 3
+    /// The store could not be written (a full disk): the run stopped before sending another request.
+    static let store: Int32 = 4
+}
+
+/// Prints a user-facing error and exits with status 2 (bad input), or 4 when the store could not
+/// be written; never a stack trace.
 func fail(_ error: Error) -> ExitCode {
     FileHandle.standardError.write(Data("error: \(error)\n".utf8))
-    return ExitCode(2)
+    return ExitCode(isStoreFailure(error) ? ExitStatus.store : ExitStatus.usage)
+}
+
+/// The errors that mean the store could not be written.
+func isStoreFailure(_ error: Error) -> Bool {
+    if case .storeFailed? = error as? LLMError { return true }
+    if let e = error as? AnnotateRunner.StageError { return e.kind == .store }
+    if let e = error as? CriticError { return e.kind == .store }
+    return false
 }

@@ -92,6 +92,15 @@ struct ExportCommand: AsyncParsableCommand {
             }
             if zstd { settings.zstd = true }
             if copyVideos { settings.copyVideos = true }
+            guard try store.acceptedSampleCount() > 0 else {
+                // An empty tree and a curation version of nothing would look like a result.
+                FileHandle.standardError.write(Data("""
+                    nothing to export: \(store.path) holds no accepted sample on a readable clip; nothing was written.
+                    Run `emocfg ingest` (check `emocfg status`), then `emocfg annotate --stage all` and `emocfg verify`.\n
+                    """.utf8))
+                finish([StageCounters(stage: "export", note: "nothing to export")], json: json)
+                throw ExitCode(ExitStatus.someFailed)
+            }
             let started = Date()
             let display = ProgressDisplay()
             let result = try Exporter(out: URL(fileURLWithPath: out), settings: settings,
@@ -163,6 +172,8 @@ struct ExportCommand: AsyncParsableCommand {
                   + "\(result.sides.test) of \(result.sides.train + result.sides.test) clips on the test side")
             finish(counters, json: false)
         } catch let e as ValidationError {
+            throw e
+        } catch let e as ExitCode {
             throw e
         } catch {
             throw fail(error)

@@ -67,9 +67,23 @@ struct IngestCommand: AsyncParsableCommand {
             failed: summaries.reduce(0) { $0 + $1.errors }, skipped: summaries.reduce(0) { $0 + $1.skipped },
             seconds: Date().timeIntervalSince(started),
             note: failedSources.isEmpty ? nil : "sources that could not be read: \(failedSources.joined(separator: ", "))")]
+        // Exit 1 when a source could not be read, or when nothing at all was found; bad rows and
+        // clips are recorded and reported, and do not change the status.
+        let found = summaries.reduce(0) { $0 + $1.found }
+        let nothing = found == 0 && (try? runner.store.clipCount()) == 0
+        func end() throws {
+            if nothing {
+                FileHandle.standardError.write(Data("""
+                    no clip found: none of the sources in \(sources) could be read on this machine (\(summaries.filter { $0.outcome == .skipped }.count) skipped, \(failedSources.count) failed).
+                    Edit \(sources): set each source's root to the folder where you downloaded the dataset, or remove the sources you do not have.\n
+                    """.utf8))
+            }
+            if nothing || !failedSources.isEmpty { throw ExitCode(ExitStatus.someFailed) }
+        }
         if json {
             printJSON(IngestReport(sources: summaries, seconds: Date().timeIntervalSince(started)), summary: counters)
             finish(counters, json: true)
+            try end()
             return
         }
         var table = TextTable(header: ["source", "found", "probed", "labelled", "errors", "skipped", "note"])
@@ -88,6 +102,7 @@ struct IngestCommand: AsyncParsableCommand {
                      summaries.filter { $0.outcome == .failed }.count, Date().timeIntervalSince(started), errs,
                      errs > 0 ? " (emocfg status --problems lists them)" : ""))
         finish(counters, json: false)
+        try end()
     }
 }
 

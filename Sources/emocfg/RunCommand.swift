@@ -15,8 +15,10 @@ struct RunCommand: AsyncParsableCommand {
             stage (edit the pipeline file to fix a key or a budget and it still
             resumes). Stages keep their own results, so resuming repeats no finished
             work. --restart starts from ingest; --from starts at a given stage.
-            Ends with the counters of every stage (in, done, failed, skipped,
-            requests, tokens, cost, time).
+            A stage in which some items failed does not stop the run (it exits 1 at
+            the end); a stage in which every item failed does, and so does an ingest
+            that found no clip. Ends with the counters of every stage (in, done,
+            failed, skipped, requests, tokens, cost, time).
             """
     )
 
@@ -96,25 +98,50 @@ struct RunCommand: AsyncParsableCommand {
         let began = Date()
         var counters: [StageCounters] { previous + SummaryCollector.shared.rows(since: mark) }
 
+        var someFailed = false
         for stage in Self.stages[start...] {
             try store.updatePipelineRun(id, status: "running", stage: stage, summary: counters)
             print("== \(stage)")
             let before = SummaryCollector.shared.count
+            var status = ExitStatus.ok
+            var message: String?
             do {
                 try await runStage(stage)
-                // A budget that ended the stage early leaves work undone: stop here and resume here.
-                if let stopped = SummaryCollector.shared.rows(since: before).first(where: { $0.note?.hasPrefix("stopped") == true }) {
-                    throw ExportError("\(stopped.stage): \(stopped.note ?? "stopped early"); raise --max-cost or run again to continue")
-                }
+            } catch let code as ExitCode {
+                status = code.rawValue
+                message = "exit status \(code.rawValue)"
             } catch {
-                let message = (error as? ExitCode).map { "exit status \($0.rawValue)" } ?? "\(error)"
-                try store.updatePipelineRun(id, status: "failed", stage: stage, error: message, summary: counters)
+                status = ExitStatus.usage
+                message = "\(error)"
+            }
+            let rows = SummaryCollector.shared.rows(since: before)
+            if stage == "ingest", status == ExitStatus.ok || status == ExitStatus.someFailed, try store.clipCount() == 0 {
+                status = ExitStatus.someFailed
+                message = "ingest found no clip: no source listed in \(sources) could be read on this machine. "
+                    + "Edit \(sources): set each source's root to the folder where you downloaded the dataset, or remove the sources you do not have"
+            } else if status == ExitStatus.someFailed {
+                // Some items failed: go on with the rest, unless nothing at all got done.
+                let done = rows.reduce(0) { $0 + $1.done }, failed = rows.reduce(0) { $0 + $1.failed }
+                if done == 0 && failed > 0 {
+                    message = "every item failed (\(failed)); see `emocfg status --failures`"
+                } else {
+                    someFailed = true
+                    status = ExitStatus.ok
+                }
+            }
+            if status == ExitStatus.budget {
+                let stopped = rows.first(where: { $0.note?.hasPrefix("stopped") == true })
+                message = "\(stopped.map { "\($0.stage): \($0.note ?? "")" } ?? "stopped by --max-cost"); raise --max-cost or run again to continue"
+            }
+            if status != ExitStatus.ok {
+                let why = message ?? "exit status \(status)"
+                try store.updatePipelineRun(id, status: "failed", stage: stage, error: why, summary: counters)
                 FileHandle.standardError.write(Data("""
-                    error: the run stopped at \(stage) (\(message)).
+                    error: the run stopped at \(stage) (\(why)).
                     Fix the cause and run `emocfg run` again: it resumes at \(stage).\n
                     """.utf8))
                 report(counters, seconds: Date().timeIntervalSince(began))
-                throw ExitCode(1)
+                throw ExitCode(status)
             }
             print("")
         }
@@ -122,6 +149,10 @@ struct RunCommand: AsyncParsableCommand {
         report(counters, seconds: Date().timeIntervalSince(began))
         if !json {
             print("\nThe tree: \(URL(fileURLWithPath: out).standardizedFileURL.path)/jsons  (store: \(storeOptions.db))")
+        }
+        if someFailed {
+            FileHandle.standardError.write(Data("some items failed (see the counters above and `emocfg status --failures`)\n".utf8))
+            throw ExitCode(ExitStatus.someFailed)
         }
     }
 

@@ -14,6 +14,9 @@ struct StatusCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "List every recorded problem with its file, line and reason.")
     var problems = false
 
+    @Flag(name: .long, help: "List every item a model stage gave up on, and every judge abstention still standing, with the reason.")
+    var failures = false
+
     @Option(name: .long, help: ArgumentHelp("Only this source.", valueName: "name"))
     var source: String?
 
@@ -45,6 +48,13 @@ struct StatusCommand: AsyncParsableCommand {
                 print(String(format: "\nmodel calls stored: %d (%d failed), %d tokens in, %d out, $%.4f", calls.calls, calls.failed,
                              calls.tokensIn, calls.tokensOut, calls.cost))
             }
+        }
+        if failures {
+            let items = try store.failures()
+            let abstained = try store.abstentions()
+            print("\n\(items.count) failed item(s), \(abstained.count) judge abstention(s)")
+            for f in items { print("\(f.stage)\t\(f.item)\t\(f.reason)") }
+            for a in abstained { print("abstention\t\(a.sampleUID)\t\(a.judge) (round \(a.round)): \(a.reason)") }
         }
         if problems {
             for p in try store.problems(source: source) {

@@ -114,3 +114,16 @@ extension String {
     /// Nil when empty, for "or a default" in messages.
     var nonEmpty: String? { isEmpty ? nil : self }
 }
+
+/// Before a run's first request: imports answers an earlier run spilled, reserves the spill file
+/// and warns when the store's disk is nearly full.
+func prepare(_ client: LLMClient) throws {
+    let p = try client.prepare()
+    if p.imported > 0 {
+        FileHandle.standardError.write(Data("imported \(p.imported) answer(s) an earlier run could not store, from \(client.spill.url.path)\n".utf8))
+    }
+    if let free = p.lowSpace {
+        FileHandle.standardError.write(Data(String(format: "warning: only %.0f MiB free on the disk of the store %@; a full disk stops the run\n",
+                                                   Double(free) / 1_048_576, client.store.path).utf8))
+    }
+}

@@ -76,6 +76,7 @@ struct VerifyCommand: AsyncParsableCommand {
         options.dryRun = dryRun
         options.maxCost = maxCost
         let client = LLMClient(store: store, models: Array(config.models.values), environment: ProcessInfo.processInfo.environment, options: options)
+        do { try prepare(client) } catch { throw fail(error) }
         var runOptions = CriticRunner.Options()
         runOptions.tasks = task.isEmpty ? nil : task
         runOptions.sources = source.isEmpty ? nil : source
@@ -98,22 +99,31 @@ struct VerifyCommand: AsyncParsableCommand {
             }
         } catch {
             display.finishLine()
+            await client.shutdown()
             throw fail(error)
         }
         display.finishLine()
+        await client.shutdown()
+        // in = done (decided) + failed (still pending, with reasons) + skipped (not started, budget, another process).
         let counters = [StageCounters(
-            stage: "verify", itemsIn: summary.itemsIn, done: summary.accepted + summary.rewritten + summary.rejected, failed: summary.pending,
+            stage: "verify", itemsIn: summary.itemsIn, done: summary.accepted + summary.rejected, failed: summary.pending,
+            skipped: summary.skipped,
             requests: summary.llm.requests, tokens: summary.llm.tokensIn + summary.llm.tokensOut, cost: summary.llm.cost, seconds: summary.seconds,
-            note: "accepted \(summary.accepted), rewritten \(summary.rewritten), rejected \(summary.rejected), undecided \(summary.pending)"
+            note: "accepted \(summary.accepted), rejected \(summary.rejected), rewrites \(summary.rewritten), pending \(summary.pending), judge abstentions \(summary.abstentions)"
                 + (summary.note.map { "; \($0)" } ?? ""))]
-        defer { finish(counters, json: json) }
-        if json { printJSON(summary, summary: counters); return }
-        var line = String(format: "verify: in %d, accepted %d, rewritten %d, rejected %d, pending %d, abstentions %d, requests %d (cached %d, retries %d), tokens %d, cost $%.4f, %.1f s",
-                          summary.itemsIn, summary.accepted, summary.rewritten, summary.rejected, summary.pending, summary.abstentions,
-                          summary.llm.requests, summary.llm.cacheHits, summary.llm.retries, summary.llm.tokensIn + summary.llm.tokensOut,
-                          summary.llm.cost, summary.seconds)
-        if let note = summary.note { line += "\n  \(note)" }
-        print(line)
+        if json {
+            printJSON(summary, summary: counters)
+        } else {
+            var line = String(format: "verify: in %d, accepted %d, rejected %d, pending %d, skipped %d, rewrites %d, judge abstentions %d, requests %d (cached %d, retries %d), tokens %d, cost $%.4f, %.1f s",
+                              summary.itemsIn, summary.accepted, summary.rejected, summary.pending, summary.skipped, summary.rewritten, summary.abstentions,
+                              summary.llm.requests, summary.llm.cacheHits, summary.llm.retries, summary.llm.tokensIn + summary.llm.tokensOut,
+                              summary.llm.cost, summary.seconds)
+            if let note = summary.note { line += "\n  \(note)" }
+            print(line)
+        }
+        finish(counters, json: json)
+        if summary.stoppedByBudget { throw ExitCode(ExitStatus.budget) }
+        if summary.pending > 0 && !dryRun { throw ExitCode(ExitStatus.someFailed) }
     }
 
     static func render(_ r: CriticReport) -> String {
@@ -121,13 +131,18 @@ struct VerifyCommand: AsyncParsableCommand {
         for o in r.outcomes {
             t.rows.append([o.source, o.task, "\(o.samples)", "\(o.accepted)", "\(o.rewritten)", "\(o.rejected)", "\(o.pending)"])
         }
-        var j = TextTable(header: ["judge", "verdicts", "passes", "pass rate"])
+        var j = TextTable(header: ["judge", "verdicts", "passes", "pass rate", "abstentions"])
         for (name, s) in r.judges.sorted(by: { $0.key < $1.key }) {
-            j.rows.append([name, "\(s.verdicts)", "\(s.passes)", String(format: "%.2f", s.passRate)])
+            j.rows.append([name, "\(s.verdicts)", "\(s.passes)", String(format: "%.2f", s.passRate), "\(s.abstentions)"])
         }
         var k = TextTable(header: ["task", "Fleiss' kappa"])
         for (task, v) in r.kappa.sorted(by: { $0.key < $1.key }) { k.rows.append([task, v.map { String(format: "%.3f", $0) } ?? "-"]) }
         let aspects = r.wrongAspects.map { "\($0.aspect) (\($0.count))" }.joined(separator: ", ")
-        return [t.render(), j.render(), k.render(), "most frequent wrong aspects: " + (aspects.isEmpty ? "none" : aspects)].joined(separator: "\n\n")
+        var parts = [t.render(), j.render(), k.render(), "most frequent wrong aspects: " + (aspects.isEmpty ? "none" : aspects)]
+        if !r.abstentions.isEmpty {
+            parts.append("judge abstentions (calls that failed after their retries; a pending sample waits for the judge):\n"
+                         + r.abstentions.prefix(10).map { "  \($0.judge) ×\($0.count): \($0.reason)" }.joined(separator: "\n"))
+        }
+        return parts.joined(separator: "\n\n")
     }
 }

@@ -161,7 +161,7 @@ final class AnnotateCommandTests: XCTestCase {
         try start()
         try ingest(Self.distinctClips)
         let r = try annotate("caption", ["--max-cost", "0.004"])
-        XCTAssertEqual(r.status, 0, r.err)
+        XCTAssertEqual(r.status, 3, "exit status 3: stopped by the budget; " + r.err)
         XCTAssertTrue(r.out.contains("stopped before exceeding the budget"), r.out)
         XCTAssertTrue(r.out.contains("items done"), r.out)
         let calls = try Store(path: db).callTotals(stage: "caption")

@@ -102,7 +102,15 @@ final class CommitteeTests: XCTestCase {
         let summary = try verify(try pipeline())
         XCTAssertEqual(try status("agree"), .accepted)
         XCTAssertEqual(try status("split"), .pending, "one pass and one fail with a judge abstaining decide nothing")
-        XCTAssertEqual(summary.abstentions, 1, "judge-c abstained on the sample that stayed pending")
+        XCTAssertEqual(summary.abstentions, 2, "judge-c's call failed on both samples: two abstentions")
+        // Each abstention is in the store with its reason; the report shows them.
+        let abstentions = try store.abstentions()
+        XCTAssertEqual(abstentions.map(\.judge), ["judge-c", "judge-c"])
+        XCTAssertEqual(Set(abstentions.map(\.sampleUID)), ["caption/\(clip!)/agree", "caption/\(clip!)/split"])
+        XCTAssertTrue(abstentions.allSatisfy { $0.reason.contains("HTTP 500") && $0.llmCall != nil }, "\(abstentions)")
+        let report = try CriticReport.make(store: store, judges: ["judge-a", "judge-b", "judge-c"])
+        XCTAssertEqual(report.judges["judge-c"]?.abstentions, 2)
+        XCTAssertEqual(report.abstentions.first?.count, 2)
         XCTAssertEqual(try store.verdicts(sample: "caption/\(clip!)/split").map(\.judge), ["judge-a", "judge-b"])
 
         // judge-c is back: the next run asks only judge-c, only about the pending sample.
@@ -113,6 +121,7 @@ final class CommitteeTests: XCTestCase {
         XCTAssertEqual(again.itemsIn, 1)
         XCTAssertEqual(try standin.requests(), 1, "no judge asked twice")
         XCTAssertEqual(try status("split"), .accepted)
+        XCTAssertEqual(try store.abstentions().map(\.sampleUID), ["caption/\(clip!)/agree"], "judge-c's vote on split ends its abstention there")
     }
 
     func test_two_judges_down_leave_the_sample_pending_never_rejected() throws {

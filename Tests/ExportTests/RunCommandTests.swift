@@ -114,7 +114,7 @@ final class RunCommandTests: XCTestCase {
         try Data("not a folder".utf8).write(to: blocker)
         let target = blocker.appendingPathComponent("export").path
         let first = try emocfg(["run", "--sources", "samples/sources.yaml", "--pipeline", "samples/pipeline.yaml", "--out", target])
-        XCTAssertEqual(first.status, 1)
+        XCTAssertEqual(first.status, 2, "the failing stage's own exit status: an error")
         XCTAssertTrue(first.err.contains("the run stopped at export"), first.err)
         XCTAssertTrue(first.out.contains("== verify"))
         let stored = try XCTUnwrap(try Store(path: db).lastPipelineRun())

@@ -9,6 +9,11 @@ public struct AnnotateRunner: Sendable {
     public var store: Store
     public var pipeline: PipelineConfig
     public var client: LLMClient
+    /// Who claims the items this run works on; processes sharing the store skip each other's items.
+    public var owner = ClaimOwner()
+    /// How long a claim lasts without renewal; the run renews its claims every third of it, so a
+    /// killed process's items are free again after at most this long (at once on the same host).
+    public var leaseSeconds = 300.0
     var logger = Logger(label: "emocfg.annotate")
 
     public init(store: Store, pipeline: PipelineConfig, client: LLMClient) {
@@ -22,12 +27,26 @@ public struct AnnotateRunner: Sendable {
         case failed(String)
         case dryRun
         case budget
-        case fatal(String)
+        /// Another process holds the item or finished it during this run.
+        case elsewhere
+        case fatal(StageError)
     }
 
-    /// A stop that makes every further request pointless (no key), reported as the run's error.
+    /// A stop that makes every further request pointless (no key, a broken prompt, a store that
+    /// cannot be written), reported as the run's error.
     public struct StageError: Error, CustomStringConvertible, Sendable {
+        public enum Kind: Sendable {
+            /// A key, prompt or schema to fix: nothing more can be done until it is.
+            case configuration
+            /// The store cannot be written (a full disk); answers in flight went to the spill file.
+            case store
+        }
         public var message: String
+        public var kind: Kind = .configuration
+        public init(message: String, kind: Kind = .configuration) {
+            self.message = message
+            self.kind = kind
+        }
         public var description: String { message }
     }
 
@@ -48,9 +67,15 @@ public struct AnnotateRunner: Sendable {
         let before = await client.stats.counts
 
         var stopReason: String?
-        var fatal: String?
+        var fatal: StageError?
+        var budgetLeft = 0
+        let heartbeat = startHeartbeat()
+        defer {
+            heartbeat?.cancel()
+            try? store.releaseAll(owner: owner)
+        }
         let startedItems = await forEachBounded(items, width: model.maxConcurrency * 2, { item in
-            await self.process(item, stage: stage, model: model, root: roots[item.clip.source], frames: frames)
+            await self.process(item, stage: stage, model: model, root: roots[item.clip.source], frames: frames, since: started)
         }) { outcome in
             switch outcome {
             case .done(let n):
@@ -61,41 +86,121 @@ public struct AnnotateRunner: Sendable {
             case .dryRun:
                 summary.done += 1
             case .budget:
+                budgetLeft += 1
                 stopReason = stopReason ?? "stopped before exceeding the budget"
-            case .fatal(let message):
-                fatal = fatal ?? message
+            case .elsewhere:
+                summary.elsewhere += 1
+            case .fatal(let error):
+                fatal = fatal ?? error
             }
             let counts = await client.stats.counts
             progress(.progress(stage: stage.name, done: summary.done, failed: summary.failed, total: items.count,
                                llm: counts, elapsed: Date().timeIntervalSince(started)))
             return stopReason == nil && fatal == nil
         }
-        summary.skipped += items.count - startedItems
-        if let fatal { throw StageError(message: fatal) }
+        // Skipped: left by --limit, not started, stopped by the budget before their answers, or another process's.
+        let notDone = items.count - startedItems + budgetLeft
+        summary.skipped += notDone + summary.elsewhere
+        if let fatal { throw fatal }
         let after = await client.stats.counts
         summary.llm = after.minus(before)
         summary.seconds = Date().timeIntervalSince(started)
+        var notes: [String] = []
         if let stopReason {
             let spent = await client.budget.spent
-            summary.note = String(format: "%@ ($%.4f of $%.4f): %d of %d items done, %d not started; rerun with a larger --max-cost to go on",
-                                  stopReason, spent, client.options.maxCost ?? 0, summary.done, items.count, items.count - summary.done - summary.failed)
+            notes.append(String(format: "%@ ($%.4f of $%.4f): %d of %d items done, %d not done; rerun with a larger --max-cost to go on",
+                                stopReason, spent, client.options.maxCost ?? 0, summary.done, items.count, notDone))
         } else if client.options.dryRun {
-            summary.note = String(format: "dry run: %d requests would be sent, about %d input + %d output tokens, at most $%.4f",
-                                  summary.llm.wouldSend, summary.llm.estimatedTokensIn, summary.llm.estimatedTokensOut, summary.llm.estimatedCost)
+            notes.append(String(format: "dry run: %d requests would be sent, about %d input + %d output tokens, at most $%.4f",
+                                summary.llm.wouldSend, summary.llm.estimatedTokensIn, summary.llm.estimatedTokensOut, summary.llm.estimatedCost))
         }
+        if summary.elsewhere > 0 {
+            notes.append("\(summary.elsewhere) items left to another process working on the same store")
+        }
+        if summary.failed > 0 {
+            notes.append("\(summary.failed) items failed, each recorded with its reason: emocfg status --failures")
+        }
+        summary.note = notes.isEmpty ? nil : notes.joined(separator: "; ")
+        summary.stoppedByBudget = stopReason != nil
         return summary
     }
 
+    /// Renews this run's claims every third of the lease while the run lasts.
+    func startHeartbeat() -> Task<Void, Never>? {
+        guard !client.options.dryRun else { return nil }
+        let store = store, owner = owner, lease = leaseSeconds
+        return Task.detached {
+            while !Task.isCancelled {
+                try? await Task.sleep(nanoseconds: UInt64(lease / 3 * 1e9))
+                if Task.isCancelled { break }
+                try? store.renewClaims(owner: owner, ttl: lease)
+            }
+        }
+    }
+
+    /// Claims an item for this run, unless another process holds it or finished it meanwhile.
+    func claim(_ stage: String, _ item: String, since: Date) -> ItemOutcome? {
+        guard !client.options.dryRun else { return nil }
+        do {
+            switch try store.claim(stage: stage, item: item, owner: owner, ttl: leaseSeconds, since: since) {
+            case .claimed: return nil
+            case .heldBy, .doneElsewhere: return .elsewhere
+            }
+        } catch {
+            return storeFailure(error)
+        }
+    }
+
+    /// Ends the claim: finished items (done or failed) are marked so, others are set free.
+    func release(_ stage: String, _ item: String, _ outcome: ItemOutcome) -> ItemOutcome {
+        guard !client.options.dryRun else { return outcome }
+        let finished: Bool
+        switch outcome {
+        case .done, .failed: finished = true
+        case .elsewhere: return outcome
+        default: finished = false
+        }
+        do {
+            try store.release(stage: stage, item: item, owner: owner, finished: finished)
+        } catch {
+            if case .fatal = outcome { return outcome }
+            return storeFailure(error)
+        }
+        return outcome
+    }
+
+    /// A store write that failed: no further request of this run is sent.
+    func storeFailure(_ error: Error) -> ItemOutcome {
+        let message = "cannot write the store \(store.path): \(error); free some space and run again (finished items are kept)"
+        client.halt(message)
+        return .fatal(StageError(message: client.haltReason ?? message, kind: .store))
+    }
+
     /// One item: frames (when needed), the chain of requests, the samples.
-    func process(_ item: StageItem, stage: any ModelStage, model: ModelConfig, root: String?, frames settings: FrameSettings) async -> ItemOutcome {
+    func process(_ item: StageItem, stage: any ModelStage, model: ModelConfig, root: String?, frames settings: FrameSettings, since: Date) async -> ItemOutcome {
+        if let taken = claim(stage.name, item.id, since: since) { return taken }
+        let outcome = await work(item, stage: stage, model: model, root: root, frames: settings)
+        return release(stage.name, item.id, outcome)
+    }
+
+    /// Records why an item failed; a store that cannot take even that stops the run.
+    func failed(_ stage: String, _ item: StageItem, _ reason: String) -> ItemOutcome {
+        do {
+            try store.recordFailure(stage: stage, item: item.id, clip: item.clip.uid, reason: reason)
+        } catch {
+            return storeFailure(error)
+        }
+        return .failed(reason)
+    }
+
+    func work(_ item: StageItem, stage: any ModelStage, model: ModelConfig, root: String?, frames settings: FrameSettings) async -> ItemOutcome {
         var images: [LLMImage] = []
         if stage.needsFrames {
-            guard let root else { return .failed("the clip's source is not in the store") }
+            guard let root else { return failed(stage.name, item, "the clip's source is not in the store") }
             do {
                 images = try FrameSampler.sample(clip: item.clip, root: root, settings: settings).map { LLMImage(jpeg: $0.jpeg) }
             } catch {
-                try? store.recordFailure(stage: stage.name, item: item.id, clip: item.clip.uid, reason: "frames: \(error)")
-                return .failed("\(error)")
+                return failed(stage.name, item, "frames: \(error)")
             }
         }
         var answers: [LLMAnswer] = []
@@ -104,7 +209,7 @@ public struct AnnotateRunner: Sendable {
             do {
                 request = try stage.request(for: item, step: step, previous: answers.map { $0.json ?? .null }, frames: images)
             } catch {
-                return .fatal("\(error)")
+                return .fatal(StageError(message: "\(error)"))
             }
             do {
                 answers.append(try await client.send(request, model: model))
@@ -119,19 +224,25 @@ public struct AnnotateRunner: Sendable {
                 case .budgetExceeded:
                     return .budget
                 case .missingKey:
-                    return .fatal("\(error)")
+                    return .fatal(StageError(message: "\(error)"))
+                case .storeFailed(let message):
+                    return .fatal(StageError(message: message, kind: .store))
                 case .failed:
-                    try? store.recordFailure(stage: stage.name, item: item.id, clip: item.clip.uid, reason: "step \(step + 1) of \(stage.steps): \(error)")
-                    return .failed("\(error)")
+                    return failed(stage.name, item, "step \(step + 1) of \(stage.steps): \(error)")
                 }
             }
         }
         let samples = stage.samples(for: item, answers: answers, model: model)
+        guard !samples.isEmpty else {
+            // The answers passed their schema but hold nothing the stage can use (a schema that
+            // does not require the field the stage reads): recorded, not left pending unexplained.
+            return failed(stage.name, item, "the model's answers made no sample: check that schemas used by \(stage.name) require the fields it reads (answer keys: \(answers.last?.json?.objectValue?.keys.sorted().joined(separator: ", ") ?? "none"))")
+        }
         do {
             try store.upsertSamples(samples)
             try store.clearFailure(stage: stage.name, item: item.id)
         } catch {
-            return .failed("cannot store the samples: \(error)")
+            return storeFailure(error)
         }
         return .done(samples: samples.count)
     }

@@ -16,7 +16,11 @@ public struct StageSummary: Codable, Sendable, Equatable {
     public var samples = 0
     public var llm = LLMRunCounts()
     public var seconds = 0.0
-    /// Why the run stopped early (budget), or what a dry run would do.
+    /// Items another process sharing the store held or finished (counted in `skipped` too).
+    public var elsewhere = 0
+    /// The budget (`--max-cost`) stopped the stage before all its items were done.
+    public var stoppedByBudget = false
+    /// Why the run stopped early (budget), what a dry run would do, where failures are listed.
     public var note: String?
 
     public init(stage: String) { self.stage = stage }

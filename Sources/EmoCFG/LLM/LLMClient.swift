@@ -31,6 +31,9 @@ public final class LLMClient: Sendable {
     private let limiters: [String: RateLimiter]
     private let inFlight = InFlightCalls()
     private let logger = Logger(label: "emocfg.llm")
+    /// Where answers go that the store cannot take.
+    public let spill: SpillFile
+    private let halted = HaltFlag()
 
     /// `environment` is where keys are read (the process environment in the command line).
     public init(store: Store, models: [ModelConfig], environment: [String: String], options: Options = Options()) {
@@ -38,6 +41,7 @@ public final class LLMClient: Sendable {
         self.options = options
         self.environment = environment
         self.budget = Budget(limit: options.maxCost)
+        spill = SpillFile(storePath: store.path)
         http = Self.processClient
         limiters = Dictionary(models.map { m in
             (m.alias, RateLimiter(maxConcurrency: m.maxConcurrency, requestsPerMinute: m.requestsPerMinute, tokensPerMinute: m.tokensPerMinute))
@@ -54,14 +58,55 @@ public final class LLMClient: Sendable {
         return HTTPClient(eventLoopGroupProvider: .singleton, configuration: config)
     }()
 
-    /// Nothing to close: the process-wide HTTP client lives as long as the process. Kept so callers can
-    /// end a run explicitly should the client ever own connections.
-    public func shutdown() async {}
+    /// Ends a run: the spill file's reserved space is given back when nothing was spilled. (The
+    /// process-wide HTTP client lives as long as the process.)
+    public func shutdown() async {
+        spill.removeIfEmpty()
+    }
+
+    /// What `prepare` found before the first request.
+    public struct Preparation: Sendable {
+        /// Answers an earlier run could not store, now imported.
+        public var imported = 0
+        /// Free space on the store's file system below `lowSpaceWarning`, in bytes.
+        public var lowSpace: Int64?
+    }
+
+    /// Free space under which `prepare` warns.
+    public static let lowSpaceWarning: Int64 = 512 << 20
+
+    /// Before any request: imports answers an earlier run spilled (throwing `.storeFailed` when the
+    /// store still cannot take them, so nothing is sent), reserves the spill file's space and
+    /// checks the free space. Nothing to do for a dry run.
+    public func prepare() throws(LLMError) -> Preparation {
+        var p = Preparation()
+        do {
+            p.imported = try spill.importInto(store)
+        } catch {
+            throw .storeFailed("cannot import the answers an earlier run kept in \(spill.url.path) into the store (\(error)); free some space and run again: nothing was sent")
+        }
+        guard !options.dryRun else { return p }
+        do {
+            try spill.reserve()
+        } catch {
+            throw .storeFailed("\(error); free some space and run again: nothing was sent")
+        }
+        if let free = store.freeBytes(), free < Self.lowSpaceWarning { p.lowSpace = free }
+        return p
+    }
+
+    /// Stops the run's requests: every later `send` that would reach a server throws `.storeFailed`
+    /// (a stage whose own store write failed calls this, so no other item pays for an answer it
+    /// cannot keep).
+    public func halt(_ reason: String) { halted.set(reason) }
+
+    /// Why the run's requests were stopped, if they were.
+    public var haltReason: String? { halted.reason }
 
     /// The answer to `request` from `model`: from the store when it is there, otherwise from the model.
     public func send(_ request: LLMRequest, model: ModelConfig) async throws(LLMError) -> LLMAnswer {
         let key = request.cacheKey(for: model)
-        if let stored = storedAnswer(key: key, request: request) {
+        if let stored = storedAnswer(key: key, request: request) ?? storedAnswer(key: request.legacyCacheKey(for: model), request: request) {
             await stats.update { $0.cacheHits += 1 }
             return stored
         }
@@ -118,10 +163,6 @@ public final class LLMClient: Sendable {
             key_ = k
         }
         let apiKey = key_
-        guard await budget.reserve(worstCost) else {
-            await stats.update { $0.stoppedByBudget += 1 }
-            throw .budgetExceeded(spent: await budget.spent, limit: options.maxCost ?? 0)
-        }
 
         let format = wireFormat(for: model)
         let body = format.body(for: request, model: model)
@@ -129,86 +170,140 @@ public final class LLMClient: Sendable {
         var attempt = 0
         var lastError = ""
         var lastStatus: Int?
+        // What every attempt was billed (reported by the server, or estimated), kept with the call.
+        var billed = TokenUsage(input: 0, output: 0, estimated: false)
+        var billedCost = 0.0
         let started = DispatchTime.now().uptimeNanoseconds
+        var stoppedBy: LLMError?
         attempts: while attempt < model.maxAttempts {
+            if let reason = halted.reason { stoppedBy = .storeFailed(reason); break attempts }
+            // Every attempt reserves its worst case before it is sent, retries included.
+            guard await budget.reserve(worstCost) else {
+                await stats.update { $0.stoppedByBudget += 1 }
+                stoppedBy = .budgetExceeded(spent: await budget.spent, limit: options.maxCost ?? 0)
+                break attempts
+            }
             attempt += 1
             if attempt > 1 { await stats.update { $0.retries += 1 } }
             await limiter.acquire(tokens: estimatedIn + model.maxOutputTokens)
             let outcome = await exchange(format: format, model: model, key: apiKey, body: body)
             await limiter.release()
-            await stats.update { $0.requests += 1 }
 
             var delay = backoff(attempt)
+            var usage: TokenUsage?
+            var answer: (text: String, json: JSONValue?)?
             switch outcome {
-            case .transport(let message):
+            case .transport(let message, let timedOut):
                 lastError = redact(message, apiKey)
                 lastStatus = nil
+                // A request that timed out may have been answered and billed: count the worst case.
+                if timedOut { usage = TokenUsage(input: estimatedIn, output: model.maxOutputTokens, estimated: true) }
             case .http(let status, let headers, let data):
                 lastStatus = status
                 if (200..<300).contains(status) {
                     switch format.parse(data) {
                     case .unreadable(let why):
                         lastError = redact("unusable answer: \(why)", apiKey)
+                        usage = TokenUsage(input: estimatedIn, output: min(model.maxOutputTokens, data.count / 4 + 1), estimated: true)
                     case .answer(let text, let reported):
+                        usage = reported ?? TokenUsage(input: estimatedIn, output: text.utf8.count / 4 + 1, estimated: true)
                         switch Self.validate(text, schema: request.schema) {
                         case .failure(let why):
                             lastError = redact("unusable answer: \(why)", apiKey)
                         case .success(let json):
-                            let usage = reported ?? TokenUsage(input: estimatedIn, output: text.count / 4 + 1, estimated: true)
-                            let cost = model.cost(input: usage.input, output: usage.output)
-                            await limiter.correct(estimated: estimatedIn + model.maxOutputTokens, actual: usage.input + usage.output)
-                            let latency = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e6
-                            do {
-                                try store.saveCall(LLMCallRecord(
-                                    key: key, stage: request.stage, provider: model.provider.rawValue, model: model.model, ok: true,
-                                    httpStatus: status, response: redact(data, apiKey), answer: redact(text, apiKey), attempts: attempt,
-                                    usage: usage, cost: cost,
-                                    latencyMs: latency, error: nil))
-                            } catch {
-                                logger.error("could not store an answer: \(error)")
-                            }
-                            await budget.settle(reserved: worstCost, actual: cost)
-                            await stats.update {
-                                $0.answered += 1
-                                $0.tokensIn += usage.input
-                                $0.tokensOut += usage.output
-                                $0.cost += cost
-                            }
-                            return LLMAnswer(text: text, json: json, usage: usage, cost: cost, cached: false, key: key, attempts: attempt)
+                            answer = (text, json)
                         }
                     }
                 } else {
                     let providerMessage = format.errorMessage(data).map { redact($0, apiKey) } ?? "no error message"
                     lastError = Self.explain(status: status, model: model, providerMessage: providerMessage)
-                    if Self.failsFast(status) { break attempts }  // retrying cannot fix it
                     if status == 429, let wait = Self.retryAfter(headers) {
                         if wait > options.retryAfterCap {
                             lastError += String(format: "; the server asked to wait %.0f s, longer than the %.0f s the client waits", wait, options.retryAfterCap)
+                            await budget.settle(reserved: worstCost, actual: 0)
+                            await stats.update { $0.requests += 1 }
                             break attempts
                         }
                         delay = wait
                     }
                 }
             }
+            let cost = usage.map { model.cost(input: $0.input, output: $0.output) } ?? 0
+            await budget.settle(reserved: worstCost, actual: cost)
+            if let usage {
+                billed.input += usage.input
+                billed.output += usage.output
+                billed.estimated = billed.estimated || usage.estimated
+                billedCost += cost
+            }
+            await stats.update {
+                $0.requests += 1
+                $0.tokensIn += usage?.input ?? 0
+                $0.tokensOut += usage?.output ?? 0
+                $0.cost += cost
+            }
+            if let answer, let usage {
+                await limiter.correct(estimated: estimatedIn + model.maxOutputTokens, actual: usage.input + usage.output)
+                let latency = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e6
+                let status = lastStatus ?? 200
+                let record = LLMCallRecord(
+                    key: key, stage: request.stage, provider: model.provider.rawValue, model: model.model, ok: true,
+                    httpStatus: status, response: outcome.body.map { redact($0, apiKey) }, answer: redact(answer.text, apiKey),
+                    attempts: attempt, usage: billed, cost: billedCost, latencyMs: latency, error: nil)
+                try keep(record)
+                await stats.update { $0.answered += 1 }
+                return LLMAnswer(text: answer.text, json: answer.json, usage: billed, cost: billedCost, cached: false, key: key, attempts: attempt)
+            }
+            if case .http(let status, _, _) = outcome, Self.failsFast(status) { break attempts }  // retrying cannot fix it
             if attempt < model.maxAttempts {
                 logger.info("\(model.alias): attempt \(attempt) failed (\(lastError)); retrying in \(String(format: "%.2f", delay)) s")
                 try? await Task.sleep(nanoseconds: UInt64(delay * 1e9))
             }
         }
-        await budget.settle(reserved: worstCost, actual: 0)
-        await stats.update { $0.failed += 1 }
-        try? store.saveCall(LLMCallRecord(
-            key: key, stage: request.stage, provider: model.provider.rawValue, model: model.model, ok: false,
-            httpStatus: lastStatus, response: nil, answer: nil, attempts: attempt, usage: TokenUsage(input: 0, output: 0, estimated: true),
-            cost: 0, latencyMs: Double(DispatchTime.now().uptimeNanoseconds - started) / 1e6, error: lastError))
+        // Nothing usable: the call is recorded with what its attempts were billed.
+        if attempt > 0 {
+            if stoppedBy == nil { await stats.update { $0.failed += 1 } }
+            let record = LLMCallRecord(
+                key: key, stage: request.stage, provider: model.provider.rawValue, model: model.model, ok: false,
+                httpStatus: lastStatus, response: nil, answer: nil, attempts: attempt, usage: billed,
+                cost: billedCost, latencyMs: Double(DispatchTime.now().uptimeNanoseconds - started) / 1e6,
+                error: stoppedBy.map { "\($0) after \(attempt) attempt\(attempt == 1 ? "" : "s"): \(lastError)" } ?? lastError)
+            try keep(record)
+        }
+        if let stoppedBy { throw stoppedBy }
         throw .failed(model: model.alias, status: lastStatus, attempts: attempt, message: lastError)
+    }
+
+    /// Commits a call record; when the store cannot take it, keeps it in the spill file and stops
+    /// every further request of the run.
+    private func keep(_ record: LLMCallRecord) throws(LLMError) {
+        do {
+            try store.saveCall(record)
+        } catch {
+            var message = "cannot write the store \(store.path): \(error)"
+            do {
+                try spill.append(record)
+                message += "; the answer just received is kept in \(spill.url.path) and imported by the next run. Free some space and run again"
+            } catch {
+                message += "; the spill file could not take it either (\(error)): that answer is lost"
+            }
+            logger.error("\(message)")
+            halt(message)
+            throw .storeFailed(message)
+        }
     }
 
     // MARK: - One HTTP exchange
 
     enum Outcome {
         case http(status: Int, headers: [(String, String)], body: Data)
-        case transport(String)
+        /// No HTTP answer; `timedOut` when the request may have reached the model (a deadline passed).
+        case transport(String, timedOut: Bool)
+
+        var body: Data? {
+            if case .http(_, _, let b) = self { return b }
+            return nil
+        }
     }
 
     private func exchange(format: any WireFormat, model: ModelConfig, key: String?, body: Data) async -> Outcome {
@@ -221,8 +316,10 @@ public final class LLMClient: Sendable {
             let buffer = try await response.body.collect(upTo: 256 * 1024 * 1024)
             let data = Data(buffer.readableBytesView)
             return .http(status: Int(response.status.code), headers: response.headers.map { ($0.name, $0.value) }, body: data)
+        } catch let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout {
+            return .transport("\(error)", timedOut: true)
         } catch {
-            return .transport("\(error)")
+            return .transport("\(error)", timedOut: false)
         }
     }
 
@@ -324,4 +421,12 @@ actor InFlightCalls {
     func finish(_ key: String, _ result: Result<LLMAnswer, LLMError>) {
         for c in waiting.removeValue(forKey: key) ?? [] { c.resume(returning: result) }
     }
+}
+
+/// Set once when the run must stop sending (the store cannot be written), read before every attempt.
+final class HaltFlag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value: String?
+    func set(_ reason: String) { lock.withLock { if value == nil { value = reason } } }
+    var reason: String? { lock.withLock { value } }
 }

@@ -10,6 +10,9 @@ public enum LLMError: Error, CustomStringConvertible, Sendable, Equatable {
     case failed(model: String, status: Int?, attempts: Int, message: String)
     /// The key's environment variable is not set.
     case missingKey(model: String, variable: String)
+    /// The store could not be written (a full disk): the run stops before sending another request;
+    /// answers received but not stored are in the spill file next to the store.
+    case storeFailed(String)
 
     public var description: String {
         switch self {
@@ -21,6 +24,8 @@ public enum LLMError: Error, CustomStringConvertible, Sendable, Equatable {
             return "model '\(model)'\(status.map { " answered HTTP \($0)" } ?? "") after \(attempts) attempt\(attempts == 1 ? "" : "s"): \(message)"
         case .missingKey(let model, let variable):
             return "model '\(model)' needs its key in the environment variable \(variable), which is not set"
+        case .storeFailed(let message):
+            return message
         }
     }
 }

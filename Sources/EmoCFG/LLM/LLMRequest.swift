@@ -65,9 +65,21 @@ public struct LLMRequest: Sendable, Equatable {
         messages.reduce(0) { $0 + $1.parts.reduce(0) { n, p in if case .text(let t) = p { return n + t.count } else { return n } } }
     }
 
-    /// The cache key: SHA-256 of the canonical request for `model` (provider, endpoint, model name,
-    /// messages with image digests instead of bytes, parameters, schema, prompt hash). Never the key.
+    /// The cache key: SHA-256 of the canonical request for `model`: what determines the answer
+    /// (provider, model name, parameters, messages with image digests instead of bytes, schema,
+    /// prompt hash), never where the server is (a local server restarted on another port, or a
+    /// proxy, still answers from the cache; `base_url` stays in the call record) and never the key.
     public func cacheKey(for model: ModelConfig) -> String {
+        SHA256Digest.hex(canonical(for: model, endpoint: nil).canonicalData)
+    }
+
+    /// The key as versions up to 0.6 computed it, with the base URL in it: looked up when the
+    /// current key is not in the store, so caches made by earlier versions keep answering.
+    public func legacyCacheKey(for model: ModelConfig) -> String {
+        SHA256Digest.hex(canonical(for: model, endpoint: model.baseURL).canonicalData)
+    }
+
+    private func canonical(for model: ModelConfig, endpoint: String?) -> JSONValue {
         let messages: [JSONValue] = self.messages.map { m in
             .object(["role": .string(m.role.rawValue), "parts": .array(m.parts.map { p in
                 switch p {
@@ -76,13 +88,14 @@ public struct LLMRequest: Sendable, Equatable {
                 }
             })])
         }
-        let canonical: JSONValue = .object([
-            "provider": .string(model.provider.rawValue), "endpoint": .string(model.baseURL), "model": .string(model.model),
+        var fields: [String: JSONValue] = [
+            "provider": .string(model.provider.rawValue), "model": .string(model.model),
             "json_mode": .string(model.jsonMode.rawValue), "temperature": model.temperature.map { .number($0) } ?? .null,
             "max_output_tokens": .number(Double(model.maxOutputTokens)), "messages": .array(messages),
             "schema": schema ?? .null, "schema_name": .string(schemaName), "prompt_hash": .string(promptHash),
-        ])
-        return SHA256Digest.hex(canonical.canonicalData)
+        ]
+        if let endpoint { fields["endpoint"] = .string(endpoint) }
+        return .object(fields)
     }
 
     /// Input tokens, estimated before sending: about four characters a token, plus a fixed count per image.

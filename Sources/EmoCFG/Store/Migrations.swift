@@ -218,6 +218,29 @@ enum Migrations {
                 CREATE INDEX rendered_media_by_clip ON rendered_media(clip_uid);
                 """)
         }
+        m.registerMigration("v9-claims-abstentions") { db in
+            // Work claimed by a process (a lease with an owner and an expiry), so processes sharing a
+            // store split the work; and judges that abstained on a sample, with the reason.
+            try db.execute(sql: """
+                CREATE TABLE work_claims (
+                    stage TEXT NOT NULL,                 -- caption | qa | rationale | verify
+                    item TEXT NOT NULL,                  -- the stage's work item (clip uid or sample uid)
+                    owner TEXT NOT NULL,                 -- host/pid/run id of the claiming process
+                    expires_at REAL NOT NULL,            -- seconds since 1970; a lease past it may be taken over
+                    done_at REAL,                        -- set when the owner finished the item (done or failed)
+                    PRIMARY KEY (stage, item)
+                );
+                CREATE TABLE judge_abstentions (
+                    sample_uid TEXT NOT NULL,
+                    judge TEXT NOT NULL,                 -- model alias
+                    round INTEGER NOT NULL,
+                    reason TEXT NOT NULL,                -- the call's error, redacted
+                    llm_call TEXT,                       -- llm_calls.key of the failed call
+                    updated_at TEXT NOT NULL,
+                    PRIMARY KEY (sample_uid, judge)
+                );
+                """)
+        }
         return m
     }
 }

@@ -375,3 +375,10 @@ extension Store {
         }
     }
 }
+
+extension Store {
+    /// How many readable clips the store holds.
+    public func clipCount() throws -> Int {
+        try read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM clips WHERE status = 'ok'") ?? 0 }
+    }
+}

@@ -479,3 +479,14 @@ extension Store {
         }
     }
 }
+
+extension Store {
+    /// How many accepted samples on readable clips an export would write (0: nothing to export).
+    public func acceptedSampleCount() throws -> Int {
+        try read { db in
+            try Int.fetchOne(db, sql: """
+                SELECT count(*) FROM samples s JOIN clips c ON c.uid = s.clip_uid WHERE s.status = 'accepted' AND c.status = 'ok'
+                """) ?? 0
+        }
+    }
+}

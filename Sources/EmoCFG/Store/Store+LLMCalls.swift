@@ -56,16 +56,34 @@ extension Store {
     }
 
     /// Stores a call's outcome (its own transaction: an answer is committed the moment it arrives).
+    /// A key stored before (a failed call now answered, or two processes answered at once) keeps
+    /// the sum of every attempt's tokens, cost and attempts, so the store's totals are what was billed;
+    /// an ok answer is never replaced by a failure.
     public func saveCall(_ c: LLMCallRecord) throws {
-        try write { db in
-            try db.execute(sql: """
-                INSERT OR REPLACE INTO llm_calls (key, stage, provider, model, status, http_status, response, answer, attempts,
+        try write { db in try Store.insertCall(c, db) }
+    }
+
+    static func insertCall(_ c: LLMCallRecord, _ db: Database) throws {
+        try db.execute(sql: """
+                INSERT INTO llm_calls (key, stage, provider, model, status, http_status, response, answer, attempts,
                     tokens_in, tokens_out, tokens_estimated, cost, latency_ms, error, created_at)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT(key) DO UPDATE SET
+                    attempts = llm_calls.attempts + excluded.attempts,
+                    tokens_in = llm_calls.tokens_in + excluded.tokens_in,
+                    tokens_out = llm_calls.tokens_out + excluded.tokens_out,
+                    tokens_estimated = llm_calls.tokens_estimated OR excluded.tokens_estimated,
+                    cost = llm_calls.cost + excluded.cost,
+                    status = CASE WHEN llm_calls.status = 'ok' THEN 'ok' ELSE excluded.status END,
+                    http_status = CASE WHEN llm_calls.status = 'ok' THEN llm_calls.http_status ELSE excluded.http_status END,
+                    response = CASE WHEN llm_calls.status = 'ok' THEN llm_calls.response ELSE excluded.response END,
+                    answer = CASE WHEN llm_calls.status = 'ok' THEN llm_calls.answer ELSE excluded.answer END,
+                    error = CASE WHEN llm_calls.status = 'ok' THEN llm_calls.error ELSE excluded.error END,
+                    latency_ms = excluded.latency_ms,
+                    created_at = excluded.created_at
                 """, arguments: [c.key, c.stage, c.provider, c.model, c.ok ? "ok" : "failed", c.httpStatus,
                                  c.response.map { Zstd.compress($0) }, c.answer, c.attempts, c.usage.input, c.usage.output,
                                  c.usage.estimated, c.cost, c.latencyMs, c.error, Store.timestamp()])
-        }
     }
 
     static func decodeCall(_ r: Row) -> LLMCallRecord {

@@ -128,6 +128,7 @@ extension Store {
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?)
                 """, arguments: [v.sampleUID, v.round, v.judge, v.pass, JSONValue.array(v.wrongAspects.map { .string($0) }).canonical,
                                  v.suggestion, v.llmCall, Store.timestamp()])
+            try db.execute(sql: "DELETE FROM judge_abstentions WHERE sample_uid = ? AND judge = ?", arguments: [v.sampleUID, v.judge])
         }
     }
 

@@ -1,0 +1,143 @@
+import Foundation
+import GRDB
+
+/// What happened when a process tried to claim a work item.
+public enum ClaimResult: Sendable, Equatable {
+    /// The item is this process's until it releases it or its lease expires.
+    case claimed
+    /// Another live process holds it.
+    case heldBy(String)
+    /// Another process finished it after this run started: nothing left to do.
+    case doneElsewhere(String)
+}
+
+/// Who claims work: the host, the process and a random run id, so claims from several machines
+/// sharing one database never collide and a claim of a dead process on this host is recognised.
+public struct ClaimOwner: Sendable, Equatable, CustomStringConvertible {
+    public var host: String
+    public var pid: Int32
+    public var run: String
+
+    public init(host: String = ProcessInfo.processInfo.hostName, pid: Int32 = getpid(), run: String = String(UUID().uuidString.prefix(8)).lowercased()) {
+        self.host = host
+        self.pid = pid
+        self.run = run
+    }
+
+    public var description: String { "\(host)/\(pid)/\(run)" }
+
+    /// Parses `host/pid/run` (the host may itself contain slashes only in theory; the last two parts are pid and run).
+    public init?(_ text: String) {
+        let parts = text.split(separator: "/", omittingEmptySubsequences: false)
+        guard parts.count >= 3, let pid = Int32(parts[parts.count - 2]) else { return nil }
+        host = parts[..<(parts.count - 2)].joined(separator: "/")
+        self.pid = pid
+        run = String(parts[parts.count - 1])
+    }
+
+    /// True when the owner ran on this host and its process no longer exists: its leases can be
+    /// taken over at once instead of waiting for them to expire (a rerun after a kill).
+    public var isDeadOnThisHost: Bool {
+        guard host == ProcessInfo.processInfo.hostName else { return false }
+        if pid == getpid() { return false }
+        return kill(pid, 0) != 0 && errno == ESRCH
+    }
+}
+
+extension Store {
+    /// Claims `item` of `stage` for `owner` for `ttl` seconds, in one transaction: free items,
+    /// items of this owner, expired leases and leases of dead processes on this host are taken;
+    /// a live lease of another owner is refused, and so is an item another owner finished at or
+    /// after `since` (the start of this run). Works unchanged for workers on several machines
+    /// sharing one database (the clocks of the machines must agree to within the lease time).
+    public func claim(stage: String, item: String, owner: ClaimOwner, ttl: Double, since: Date) throws -> ClaimResult {
+        let now = Date().timeIntervalSince1970
+        let me = owner.description
+        return try write { db in
+            if let row = try Row.fetchOne(db, sql: "SELECT owner, expires_at, done_at FROM work_claims WHERE stage = ? AND item = ?",
+                                          arguments: [stage, item]) {
+                let holder: String = row["owner"]
+                let expires: Double = row["expires_at"]
+                let done: Double? = row["done_at"]
+                if holder != me {
+                    if let done, done >= since.timeIntervalSince1970 { return .doneElsewhere(holder) }
+                    if done == nil, expires > now, ClaimOwner(holder)?.isDeadOnThisHost != true { return .heldBy(holder) }
+                }
+            }
+            try db.execute(sql: """
+                INSERT INTO work_claims (stage, item, owner, expires_at, done_at) VALUES (?, ?, ?, ?, NULL)
+                ON CONFLICT(stage, item) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at, done_at = NULL
+                """, arguments: [stage, item, me, now + ttl])
+            return .claimed
+        }
+    }
+
+    /// Ends `owner`'s claim: `finished` marks the item handled (done, or failed for good) so other
+    /// processes of the same moment skip it; otherwise the claim is dropped and anyone may take it.
+    public func release(stage: String, item: String, owner: ClaimOwner, finished: Bool) throws {
+        let now = Date().timeIntervalSince1970
+        try write { db in
+            if finished {
+                try db.execute(sql: "UPDATE work_claims SET done_at = ?, expires_at = ? WHERE stage = ? AND item = ? AND owner = ?",
+                               arguments: [now, now, stage, item, owner.description])
+            } else {
+                try db.execute(sql: "DELETE FROM work_claims WHERE stage = ? AND item = ? AND owner = ? AND done_at IS NULL",
+                               arguments: [stage, item, owner.description])
+            }
+        }
+    }
+
+    /// Extends every unfinished claim of `owner` to `ttl` seconds from now (the heartbeat of a run).
+    @discardableResult
+    public func renewClaims(owner: ClaimOwner, ttl: Double) throws -> Int {
+        let now = Date().timeIntervalSince1970
+        return try write { db in
+            try db.execute(sql: "UPDATE work_claims SET expires_at = ? WHERE owner = ? AND done_at IS NULL",
+                           arguments: [now + ttl, owner.description])
+            return db.changesCount
+        }
+    }
+
+    /// Drops every unfinished claim of `owner` (a run that ends, however it ends).
+    public func releaseAll(owner: ClaimOwner) throws {
+        try write { db in
+            try db.execute(sql: "DELETE FROM work_claims WHERE owner = ? AND done_at IS NULL", arguments: [owner.description])
+        }
+    }
+}
+
+/// A judge that gave no verdict on a sample, and why.
+public struct Abstention: Sendable, Equatable, Codable {
+    public var sampleUID: String
+    public var judge: String
+    public var round: Int
+    public var reason: String
+    public var llmCall: String?
+    public init(sampleUID: String, judge: String, round: Int, reason: String, llmCall: String?) {
+        self.sampleUID = sampleUID
+        self.judge = judge
+        self.round = round
+        self.reason = reason
+        self.llmCall = llmCall
+    }
+}
+
+extension Store {
+    /// Records that `judge` abstained on a sample (replaced on the next abstention, removed when it votes).
+    public func recordAbstention(_ a: Abstention) throws {
+        try write { db in
+            try db.execute(sql: """
+                INSERT OR REPLACE INTO judge_abstentions (sample_uid, judge, round, reason, llm_call, updated_at) VALUES (?, ?, ?, ?, ?, ?)
+                """, arguments: [a.sampleUID, a.judge, a.round, a.reason, a.llmCall, Store.timestamp()])
+        }
+    }
+
+    /// The abstentions still standing (the judge has not voted since), by sample and judge.
+    public func abstentions() throws -> [Abstention] {
+        try read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM judge_abstentions ORDER BY sample_uid, judge").map {
+                Abstention(sampleUID: $0["sample_uid"], judge: $0["judge"], round: $0["round"], reason: $0["reason"], llmCall: $0["llm_call"])
+            }
+        }
+    }
+}
