@@ -183,7 +183,7 @@ public struct CriticRunner: Sendable {
 
     /// A store write that failed: no further request of this run is sent.
     func storeFailure(_ error: Error) -> Outcome {
-        let message = "cannot write the store \(store.path): \(error); free some space and run again (decided samples are kept)"
+        let message = "cannot write the store \(store.path): \(Store.describe(error)); free some space and run again (decided samples are kept)"
         client.halt(message)
         return .fatal(CriticError(message: client.haltReason ?? message, kind: .store))
     }

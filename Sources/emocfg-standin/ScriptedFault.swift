@@ -1,7 +1,8 @@
 /// A misbehaviour a test asks for through `POST /_standin/faults`: the next `times` requests that
 /// match its filters get it instead of a normal answer, in the order the faults were posted.
 ///
-/// `{"fault": "429", "times": 2, "model": "gpt-4o", "retry_after": 3}`. Kinds: an HTTP status
+/// `{"fault": "429", "times": 2, "model": "gpt-4o", "retry_after": 3}`; `"every": 2` faults only every
+/// second matching request (the others are answered normally), for a steady share of failures. Kinds: an HTTP status
 /// (`"429"`, `"500"`, `"503"`, any other 4xx/5xx), `"slow"` (answers after `delay_ms`), `"drop"`
 /// (closes the connection without answering), `"truncated"` (half the body, valid HTTP, invalid
 /// JSON), `"schema_violation"` (valid JSON the schema rejects), `"empty"` (empty content) and
@@ -29,6 +30,9 @@ struct ScriptedFault: Sendable {
     /// Send `Retry-After` as an HTTP date instead of seconds.
     var retryAfterDate: Bool
     var delayMs: Int
+    /// Apply to every `every`-th matching request only (`"every": 2` faults half of them).
+    var every: Int
+    var seen = 0
 
     init(_ json: JSON) throws {
         guard case .object = json else { throw BadRequest(message: "a fault must be an object like {\"fault\": \"429\"}") }
@@ -62,6 +66,8 @@ struct ScriptedFault: Sendable {
         retryAfter = json["retry_after"]?.integer ?? 1
         retryAfterDate = { if case .bool(true)? = json["retry_after_date"] { return true } else { return false } }()
         delayMs = json["delay_ms"]?.integer ?? 3000
+        every = json["every"]?.integer ?? 1
+        guard every >= 1 else { throw BadRequest(message: "fault '\(name)': every must be at least 1") }
     }
 
     func matches(_ request: ChatRequest) -> Bool {

@@ -185,6 +185,9 @@ final class Standin: @unchecked Sendable {
 
     private func takeFault(for request: ChatRequest) -> ScriptedFault? {
         guard let i = faults.firstIndex(where: { $0.matches(request) }) else { return nil }
+        // `every: n`: only every n-th matching request gets the fault; the others are answered normally.
+        faults[i].seen += 1
+        guard faults[i].seen % faults[i].every == 0 else { return nil }
         let fault = faults[i]
         faults[i].remaining -= 1
         if faults[i].remaining == 0 { faults.remove(at: i) }

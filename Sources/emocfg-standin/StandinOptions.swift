@@ -15,7 +15,8 @@ struct StandinOptions: Sendable {
           --rpm N           answer 429 once more than N requests arrive in 60 s
         Control: GET /_standin/stats, POST /_standin/faults, GET /_standin/faults, POST /_standin/reset,
           POST /_standin/faults   [{"fault": "429"|"500"|…|"slow"|"drop"|"truncated"|"schema_violation"|
-                                  "empty"|"echo_key", "times": 1, "model": "…"}]; echo_key answers 200
+                                  "empty"|"echo_key", "times": 1, "model": "…", "every": 1}]; every N faults
+                                  only each N-th matching request; echo_key answers 200
                                   with a plain-text body that repeats the request's key
           POST /_standin/answers  script answer texts: [{"model": "judge-a", "content": {...}, "times": 1,
                                   "match": "substring"}]; the next matching requests get content as

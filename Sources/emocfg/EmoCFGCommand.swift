@@ -73,12 +73,14 @@ enum ExitStatus {
 /// Prints a user-facing error and exits with status 2 (bad input), or 4 when the store could not
 /// be written; never a stack trace.
 func fail(_ error: Error) -> ExitCode {
-    FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+    let text = Store.isWriteFailure(error) ? "cannot write the store: \(Store.describe(error)); free some space and run again" : "\(error)"
+    FileHandle.standardError.write(Data("error: \(text)\n".utf8))
     return ExitCode(isStoreFailure(error) ? ExitStatus.store : ExitStatus.usage)
 }
 
 /// The errors that mean the store could not be written.
 func isStoreFailure(_ error: Error) -> Bool {
+    if Store.isWriteFailure(error) { return true }
     if case .storeFailed? = error as? LLMError { return true }
     if let e = error as? AnnotateRunner.StageError { return e.kind == .store }
     if let e = error as? CriticError { return e.kind == .store }

@@ -120,10 +120,10 @@ struct RunCommand: AsyncParsableCommand {
                 message = "ingest found no clip: no source listed in \(sources) could be read on this machine. "
                     + "Edit \(sources): set each source's root to the folder where you downloaded the dataset, or remove the sources you do not have"
             } else if status == ExitStatus.someFailed {
-                // Some items failed: go on with the rest, unless nothing at all got done.
-                let done = rows.reduce(0) { $0 + $1.done }, failed = rows.reduce(0) { $0 + $1.failed }
-                if done == 0 && failed > 0 {
-                    message = "every item failed (\(failed)); see `emocfg status --failures`"
+                // Some items failed: go on with the rest, unless every item of a stage failed (a
+                // wrong key, a broken model): what follows would build on nothing.
+                if let dead = rows.first(where: { $0.done == 0 && $0.failed > 0 }) {
+                    message = "\(dead.stage): every item failed (\(dead.failed)); see `emocfg status --failures`"
                 } else {
                     someFailed = true
                     status = ExitStatus.ok

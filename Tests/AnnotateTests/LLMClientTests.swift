@@ -174,6 +174,66 @@ final class LLMClientTests: XCTestCase {
         XCTAssertEqual(try blocking { await c.stats.counts.cacheHits }, 1)
     }
 
+    func test_an_answer_the_store_cannot_take_is_spilled_and_nothing_more_is_sent_until_it_is_imported() throws {
+        let m = model(.openai, standin)
+        // Every insert into llm_calls fails, as on a full disk.
+        try store.write { db in
+            try db.execute(sql: "CREATE TRIGGER full BEFORE INSERT ON llm_calls BEGIN SELECT RAISE(ABORT, 'database or disk is full (test)'); END")
+        }
+        let c = client(models: [m])
+        _ = try blocking { try await c.prepare() }
+        guard case .failure(.storeFailed(let message)) = try send(c, request("one"), m) else { return XCTFail("expected storeFailed") }
+        XCTAssertTrue(message.contains(store.path) && message.contains("-spill"), message)
+        XCTAssertEqual(try standin.requests(), 1)
+        let spilled = try c.spill.pending()
+        XCTAssertEqual(spilled.count, 1)
+        XCTAssertEqual(spilled.first?.key, request("one").cacheKey(for: m))
+        XCTAssertNotNil(try JSONValue.parse(try XCTUnwrap(spilled.first?.answer))["caption"])
+        XCTAssertGreaterThan(spilled.first?.usage.input ?? 0, 0, "what the answer cost is kept with it")
+        // The run is stopped: the next request is not sent.
+        guard case .failure(.storeFailed) = try send(c, request("two"), m) else { return XCTFail("expected storeFailed") }
+        XCTAssertEqual(try standin.requests(), 1, "nothing sent after the store failed")
+
+        // Space again: the next run imports the answer and never asks for it again.
+        try store.write { db in try db.execute(sql: "DROP TRIGGER full") }
+        let next = client(models: [m])
+        XCTAssertEqual(try blocking { try await next.prepare() }.imported, 1)
+        XCTAssertEqual(try c.spill.pending().count, 0)
+        let again = try send(next, request("one"), m).get()
+        XCTAssertTrue(again.cached)
+        XCTAssertEqual(try standin.requests(), 1)
+    }
+
+    func test_a_cache_made_with_the_base_url_in_the_key_still_answers() throws {
+        let m = model(.openai, standin)
+        var moved = m
+        moved.baseURL = "http://127.0.0.1:1/v1"
+        XCTAssertEqual(request().cacheKey(for: m), request().cacheKey(for: moved), "the server's address is not part of the key")
+        XCTAssertNotEqual(request().legacyCacheKey(for: m), request().cacheKey(for: m))
+        // A store written by an earlier version holds the answer under the old key.
+        try store.saveCall(LLMCallRecord(key: request().legacyCacheKey(for: m), stage: "caption", provider: "openai", model: m.model, ok: true,
+                                         httpStatus: 200, response: nil, answer: #"{"caption": "A frown.", "cues": ["brow"]}"#, attempts: 1,
+                                         usage: TokenUsage(input: 10, output: 5, estimated: false), cost: 0, latencyMs: 1, error: nil))
+        let a = try send(client(models: [m]), request(), m).get()
+        XCTAssertTrue(a.cached)
+        XCTAssertEqual(a.json?["caption"], "A frown.")
+        XCTAssertEqual(try standin.requests(), 0)
+    }
+
+    func test_retries_are_billed_and_reserved_each_time() throws {
+        let m = model(.openai, standin)
+        try standin.faults(#"[{"fault": "schema_violation", "times": 2}]"#)
+        let c = client(models: [m])
+        let a = try send(c, request(), m).get()
+        XCTAssertEqual(a.attempts, 3)
+        let s = try standin.control("GET", "/_standin/stats")
+        let billed = Int((s["prompt_tokens"]?.numberValue ?? 0) + (s["completion_tokens"]?.numberValue ?? 0))
+        let counts = try blocking { await c.stats.counts }
+        XCTAssertEqual(counts.tokensIn + counts.tokensOut, billed, "the two unusable answers were billed too")
+        XCTAssertEqual(a.usage.input + a.usage.output, billed)
+        XCTAssertEqual(try store.call(key: a.key)?.usage.input ?? 0, a.usage.input, "the stored call keeps every attempt's tokens")
+    }
+
     func test_max_cost_stops_before_the_budget_would_be_exceeded() throws {
         var m = model(.openai, standin)
         m.pricePerMillionInput = 1000

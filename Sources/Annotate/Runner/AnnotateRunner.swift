@@ -171,7 +171,7 @@ public struct AnnotateRunner: Sendable {
 
     /// A store write that failed: no further request of this run is sent.
     func storeFailure(_ error: Error) -> ItemOutcome {
-        let message = "cannot write the store \(store.path): \(error); free some space and run again (finished items are kept)"
+        let message = "cannot write the store \(store.path): \(Store.describe(error)); free some space and run again (finished items are kept)"
         client.halt(message)
         return .fatal(StageError(message: client.haltReason ?? message, kind: .store))
     }

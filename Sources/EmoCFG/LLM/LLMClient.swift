@@ -186,6 +186,14 @@ public final class LLMClient: Sendable {
             attempt += 1
             if attempt > 1 { await stats.update { $0.retries += 1 } }
             await limiter.acquire(tokens: estimatedIn + model.maxOutputTokens)
+            if let reason = halted.reason {
+                // The store failed while this request waited for its turn: it is not sent.
+                await limiter.release()
+                await budget.settle(reserved: worstCost, actual: 0)
+                attempt -= 1
+                stoppedBy = .storeFailed(reason)
+                break attempts
+            }
             let outcome = await exchange(format: format, model: model, key: apiKey, body: body)
             await limiter.release()
 
@@ -280,7 +288,7 @@ public final class LLMClient: Sendable {
         do {
             try store.saveCall(record)
         } catch {
-            var message = "cannot write the store \(store.path): \(error)"
+            var message = "cannot write the store \(store.path): \(Store.describe(error))"
             do {
                 try spill.append(record)
                 message += "; the answer just received is kept in \(spill.url.path) and imported by the next run. Free some space and run again"

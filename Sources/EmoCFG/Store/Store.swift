@@ -17,8 +17,11 @@ public final class Store: Sendable {
         var config = Configuration()
         config.foreignKeysEnabled = true
         config.busyMode = .timeout(30)
+        // A size cap in pages, for tests of a full disk (SQLite answers SQLITE_FULL beyond it).
+        let maxPages = ProcessInfo.processInfo.environment["EMOCFG_STORE_MAX_PAGES"].flatMap(Int.init)
         config.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
+            if let maxPages { try db.execute(sql: "PRAGMA max_page_count = \(maxPages)") }
         }
         do {
             pool = try DatabasePool(path: path, configuration: config)
@@ -54,4 +57,19 @@ public struct StoreError: Error, CustomStringConvertible, Sendable {
     public var path: String
     public var message: String
     public var description: String { "\(path): \(message)" }
+}
+
+extension Store {
+    /// True for the errors that mean the store's file cannot be written (a full disk, an I/O error,
+    /// a read-only file), as opposed to a bad query or bad data.
+    public static func isWriteFailure(_ error: Error) -> Bool {
+        guard let e = error as? DatabaseError else { return false }
+        return [.SQLITE_FULL, .SQLITE_IOERR, .SQLITE_READONLY, .SQLITE_CANTOPEN].contains(e.resultCode)
+    }
+
+    /// A store error for a person: SQLite's message without the statement (which can be long).
+    public static func describe(_ error: Error) -> String {
+        guard let e = error as? DatabaseError else { return "\(error)" }
+        return "SQLite error \(e.resultCode.rawValue): \(e.message ?? "\(e.resultCode)")"
+    }
 }
