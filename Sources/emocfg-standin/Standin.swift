@@ -59,9 +59,15 @@ final class Standin: @unchecked Sendable {
     func finished(_ reply: Reply, delivered: Bool) {
         lock.withLock {
             if let model = reply.inFlight { counters.leave(model) }
-            if delivered, let digest = reply.digest { counters.bodies[digest, default: BodyCount()].delivered += 1 }
+            if delivered, let digest = reply.digest {
+                counters.bodies[digest, default: BodyCount()].delivered += 1
+                counters.bodies[digest, default: BodyCount()].deliveredAt.append(Self.nowMs())
+            }
         }
     }
+
+    /// Wall-clock milliseconds since 1970, so a script can line the events up with its own clock.
+    static func nowMs() -> Int { Int((Date().timeIntervalSince1970 * 1000).rounded()) }
 
     /// A stable 64-bit FNV-1a digest of a request's path and body, as 16 hex digits: the same
     /// request gets the same digest in every run (Swift's `Hasher` is seeded per process).
@@ -236,10 +242,13 @@ final class Standin: @unchecked Sendable {
         case (.GET, "/_standin/stats"):
             return json(200, lock.withLock { counters.json(pendingFaults: faults.reduce(0) { $0 + $1.remaining }, pendingAnswers: answers.count) })
         case (.GET, "/_standin/digests"):
-            // Each distinct request's digest with how often it arrived and was delivered.
+            // Each distinct request's digest with how often it arrived and was delivered, and when
+            // (wall-clock ms).
             return json(200, lock.withLock {
                 .object(counters.bodies.sorted { $0.key < $1.key }.map {
-                    ($0.key, object(("arrived", .int($0.value.arrived)), ("delivered", .int($0.value.delivered))))
+                    ($0.key, object(("arrived", .int($0.value.arrived)), ("delivered", .int($0.value.delivered)),
+                                    ("arrived_at", .array($0.value.arrivedAt.map { .int($0) })),
+                                    ("delivered_at", .array($0.value.deliveredAt.map { .int($0) }))))
                 })
             })
         case (.GET, "/_standin/faults"):
@@ -373,7 +382,8 @@ struct Counters {
         let before = bodies[digest, default: BodyCount()]
         if before.arrived > 0 { repeated += 1 }
         if before.delivered > 0 { repeatedAfterDelivery += 1 }
-        bodies[digest] = BodyCount(arrived: before.arrived + 1, delivered: before.delivered)
+        bodies[digest] = BodyCount(arrived: before.arrived + 1, delivered: before.delivered,
+                                   arrivedAt: before.arrivedAt + [Standin.nowMs()], deliveredAt: before.deliveredAt)
     }
 
     mutating func enter(_ model: String) {
@@ -426,4 +436,7 @@ struct Counters {
 struct BodyCount {
     var arrived = 0
     var delivered = 0
+    /// When it arrived and when it was delivered, wall-clock ms.
+    var arrivedAt: [Int] = []
+    var deliveredAt: [Int] = []
 }

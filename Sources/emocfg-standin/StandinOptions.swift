@@ -16,7 +16,8 @@ struct StandinOptions: Sendable {
         Control: GET /_standin/stats, POST /_standin/faults, GET /_standin/faults, POST /_standin/reset,
           GET /_standin/stats     requests, distinct_requests (by digest of path and body),
                                   repeated_requests, repeated_after_delivery, by path/model/status, …
-          GET /_standin/digests   {"<digest>": {"arrived": n, "delivered": n}} per distinct request
+          GET /_standin/digests   {"<digest>": {"arrived": n, "delivered": n, "arrived_at": [ms], "delivered_at":
+                                  [ms]}} per distinct request (wall-clock ms since 1970)
           POST /_standin/faults   [{"fault": "429"|"500"|…|"slow"|"drop"|"truncated"|"schema_violation"|
                                   "empty"|"echo_key", "times": 1, "model": "…"}]; echo_key answers 200
                                   with a plain-text body that repeats the request's key
