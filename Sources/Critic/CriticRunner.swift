@@ -69,8 +69,8 @@ public struct CriticRunner: Sendable {
         judgePrompt = try library.prompt("critic", "judge")
         rewritePrompt = try library.prompt("critic", "rewrite")
         rubrics = try library.sections("critic", "rubrics")
-        verdictSchema = try library.schema("critic-verdict")
-        rewriteSchema = try library.schema("rewrite")
+        verdictSchema = try library.schema("critic-verdict", reading: Self.verdictFields)
+        rewriteSchema = try library.schema("rewrite", reading: Self.rewriteFields)
     }
 
     enum Outcome: Sendable {

@@ -66,9 +66,67 @@ public final class ScanContext {
     }
 
     /// The entries directly inside `relative` (names only, hidden ones left out), in natural order.
+    ///
+    /// Names are read as bytes: an entry whose name is not valid UTF-8 cannot be named in the store
+    /// (Foundation would list it with U+FFFD in place of the bad bytes, a path that does not exist,
+    /// and its clip would be reported missing). It is left out and reported once, the name's bad
+    /// bytes escaped (`\xFF`), with what to do about it.
     public func entries(in relative: String) -> [String] {
-        let names = (try? fm.contentsOfDirectory(atPath: url(relative).path)) ?? []
-        return NaturalOrder.sorted(names.filter { !$0.hasPrefix(".") })
+        let listing = Self.listDirectory(url(relative).path)
+        for raw in listing.invalid where !raw.starts(with: [UInt8(ascii: ".")]) {
+            let shown = join(relative, Self.escapedName(raw))
+            guard reportedBadNames.insert(shown).inserted else { continue }
+            problem(.unreadableMedia, file: shown,
+                    "\(shown): the file name is not valid UTF-8, so it cannot be read or recorded; rename it (e.g. convmv -f latin1 -t utf8 --notest) and ingest again")
+        }
+        return NaturalOrder.sorted(listing.names.filter { !$0.hasPrefix(".") })
+    }
+
+    /// Entries already reported for a name that is not UTF-8 (a folder may be listed more than once).
+    private var reportedBadNames = Set<String>()
+
+    /// The names in a folder as the file system gives them: those that are UTF-8, and the raw bytes
+    /// of those that are not. A folder that cannot be opened lists nothing.
+    static func listDirectory(_ path: String) -> (names: [String], invalid: [[UInt8]]) {
+        guard let dir = opendir(path) else { return ([], []) }
+        defer { closedir(dir) }
+        var names: [String] = []
+        var invalid: [[UInt8]] = []
+        while let entry = readdir(dir) {
+            let bytes: [UInt8] = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                Array(raw.prefix { $0 != 0 })
+            }
+            if bytes == [UInt8(ascii: ".")] || bytes == [UInt8(ascii: "."), UInt8(ascii: ".")] { continue }
+            if let name = String(validating: bytes, as: UTF8.self) {
+                names.append(name)
+            } else {
+                invalid.append(bytes)
+            }
+        }
+        return (names, invalid)
+    }
+
+    /// A file name's bytes with each one that is not part of valid UTF-8 written as `\xFF`.
+    public static func escapedName(_ bytes: [UInt8]) -> String {
+        var out = ""
+        var i = 0
+        while i < bytes.count {
+            // The valid UTF-8 sequence starting here (1 to 4 bytes), else one escaped byte.
+            var taken = false
+            for length in 1...4 where i + length <= bytes.count {
+                if let s = String(validating: bytes[i..<(i + length)], as: UTF8.self) {
+                    out += s == "\\" ? "\\\\" : s
+                    i += length
+                    taken = true
+                    break
+                }
+            }
+            if !taken {
+                out += String(format: "\\x%02X", bytes[i])
+                i += 1
+            }
+        }
+        return out
     }
 
     /// The sub-folders directly inside `relative`, in natural order.

@@ -14,6 +14,8 @@ struct Reply: Sendable {
     var delayMs = 0
     /// The model whose in-flight count this request holds until it is answered.
     var inFlight: String?
+    /// The request's digest (path and body), for counting distinct requests; nil for control calls.
+    var digest: String?
 }
 
 /// The stand-in's behaviour, apart from the sockets: routes a request to a provider, checks the
@@ -37,9 +39,14 @@ final class Standin: @unchecked Sendable {
         let (path, query) = Self.split(uri)
         if path.hasPrefix("/_standin/") { return control(method: method, path: path, body: body) }
 
-        lock.withLock { counters.arrived(path: path) }
+        let digest = Self.digest(path: path, body: body)
+        lock.withLock {
+            counters.arrived(path: path)
+            counters.arrived(digest: digest)
+        }
         var reply = api(method: method, path: path, query: query, headers: headers, body: body)
         reply.delayMs += options.latencyMs
+        reply.digest = digest
         if case .send(let status, _, _) = reply.action { lock.withLock { counters.byStatus[String(status), default: 0] += 1 } }
         return reply
     }
@@ -47,10 +54,31 @@ final class Standin: @unchecked Sendable {
     /// Counts accepted connections: with keep-alive, many requests share few connections.
     func connectionOpened() { lock.withLock { counters.connections += 1 } }
 
-    /// Called once the answer is written (or the connection dropped).
-    func finished(_ reply: Reply) {
-        guard let model = reply.inFlight else { return }
-        lock.withLock { counters.leave(model) }
+    /// Called once the answer is written (`delivered`: to a connection still open), or the
+    /// connection dropped or found closed (its client gone, e.g. killed while waiting).
+    func finished(_ reply: Reply, delivered: Bool) {
+        lock.withLock {
+            if let model = reply.inFlight { counters.leave(model) }
+            if delivered, let digest = reply.digest {
+                counters.bodies[digest, default: BodyCount()].delivered += 1
+                counters.bodies[digest, default: BodyCount()].deliveredAt.append(Self.nowMs())
+            }
+        }
+    }
+
+    /// Wall-clock milliseconds since 1970, so a script can line the events up with its own clock.
+    static func nowMs() -> Int { Int((Date().timeIntervalSince1970 * 1000).rounded()) }
+
+    /// A stable 64-bit FNV-1a digest of a request's path and body, as 16 hex digits: the same
+    /// request gets the same digest in every run (Swift's `Hasher` is seeded per process).
+    static func digest(path: String, body: [UInt8]) -> String {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in Array(path.utf8) + [0] + body {
+            h ^= UInt64(byte)
+            h = h &* 0x0000_0100_0000_01b3
+        }
+        let hex = String(h, radix: 16)
+        return String(repeating: "0", count: 16 - hex.count) + hex
     }
 
     // MARK: - Provider endpoints
@@ -216,6 +244,16 @@ final class Standin: @unchecked Sendable {
         switch (method, path) {
         case (.GET, "/_standin/stats"):
             return json(200, lock.withLock { counters.json(pendingFaults: faults.reduce(0) { $0 + $1.remaining }, pendingAnswers: answers.count) })
+        case (.GET, "/_standin/digests"):
+            // Each distinct request's digest with how often it arrived and was delivered, and when
+            // (wall-clock ms).
+            return json(200, lock.withLock {
+                .object(counters.bodies.sorted { $0.key < $1.key }.map {
+                    ($0.key, object(("arrived", .int($0.value.arrived)), ("delivered", .int($0.value.delivered)),
+                                    ("arrived_at", .array($0.value.arrivedAt.map { .int($0) })),
+                                    ("delivered_at", .array($0.value.deliveredAt.map { .int($0) }))))
+                })
+            })
         case (.GET, "/_standin/faults"):
             return json(200, .array(lock.withLock { faults.map(\.json) }))
         case (.POST, "/_standin/faults"):
@@ -260,7 +298,7 @@ final class Standin: @unchecked Sendable {
             }
             return json(200, object(("reset", .bool(true))))
         default:
-            return json(404, object(("error", .string("unknown control endpoint \(method.rawValue) \(path); try GET /_standin/stats, GET|POST /_standin/faults, GET|POST /_standin/answers, POST /_standin/reset"))))
+            return json(404, object(("error", .string("unknown control endpoint \(method.rawValue) \(path); try GET /_standin/stats, GET /_standin/digests, GET|POST /_standin/faults, GET|POST /_standin/answers, POST /_standin/reset"))))
         }
     }
 
@@ -329,10 +367,26 @@ struct Counters {
     var maxInFlight: [String: Int] = [:]
     var totalInFlight = 0
     var maxTotalInFlight = 0
+    /// Provider requests by digest of path and body: how often each arrived and was delivered.
+    var bodies: [String: BodyCount] = [:]
+    /// Arrivals of a request already received before (`requests` minus `distinct_requests`).
+    var repeated = 0
+    /// Of those, arrivals of a request whose answer had already been delivered: the client got it
+    /// and asks again (a duplicate, unless it was killed between receiving and keeping it). The
+    /// others repeat a request whose answer never reached an open connection (in flight at a kill).
+    var repeatedAfterDelivery = 0
 
     mutating func arrived(path: String) {
         requests += 1
         byPath[path, default: 0] += 1
+    }
+
+    mutating func arrived(digest: String) {
+        let before = bodies[digest, default: BodyCount()]
+        if before.arrived > 0 { repeated += 1 }
+        if before.delivered > 0 { repeatedAfterDelivery += 1 }
+        bodies[digest] = BodyCount(arrived: before.arrived + 1, delivered: before.delivered,
+                                   arrivedAt: before.arrivedAt + [Standin.nowMs()], deliveredAt: before.deliveredAt)
     }
 
     mutating func enter(_ model: String) {
@@ -360,6 +414,9 @@ struct Counters {
         func table(_ d: [String: Int]) -> JSON { .object(d.sorted { $0.key < $1.key }.map { ($0.key, .int($0.value)) }) }
         return object(
             ("requests", .int(requests)),
+            ("distinct_requests", .int(bodies.count)),
+            ("repeated_requests", .int(repeated)),
+            ("repeated_after_delivery", .int(repeatedAfterDelivery)),
             ("connections", .int(connections)),
             ("by_path", table(byPath)),
             ("by_model", table(byModel)),
@@ -376,4 +433,13 @@ struct Counters {
             ("max_in_flight", .int(maxTotalInFlight)),
             ("max_in_flight_by_model", table(maxInFlight)))
     }
+}
+
+/// How often one distinct request arrived, and how often its answer reached an open connection.
+struct BodyCount {
+    var arrived = 0
+    var delivered = 0
+    /// When it arrived and when it was delivered, wall-clock ms.
+    var arrivedAt: [Int] = []
+    var deliveredAt: [Int] = []
 }

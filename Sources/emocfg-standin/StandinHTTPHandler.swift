@@ -65,7 +65,9 @@ final class StandinHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     private func send(_ reply: Reply, to request: HTTPRequestHead, context: ChannelHandlerContext) {
-        defer { standin.finished(reply) }
+        let delivered: Bool
+        if case .send = reply.action { delivered = context.channel.isActive } else { delivered = false }
+        defer { standin.finished(reply, delivered: delivered) }
         guard context.channel.isActive else { return }
         switch reply.action {
         case .drop:

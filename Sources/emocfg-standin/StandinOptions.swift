@@ -14,6 +14,10 @@ struct StandinOptions: Sendable {
           --latency-ms N    delay every answer by N ms
           --rpm N           answer 429 once more than N requests arrive in 60 s
         Control: GET /_standin/stats, POST /_standin/faults, GET /_standin/faults, POST /_standin/reset,
+          GET /_standin/stats     requests, distinct_requests (by digest of path and body),
+                                  repeated_requests, repeated_after_delivery, by path/model/status, …
+          GET /_standin/digests   {"<digest>": {"arrived": n, "delivered": n, "arrived_at": [ms], "delivered_at":
+                                  [ms]}} per distinct request (wall-clock ms since 1970)
           POST /_standin/faults   [{"fault": "429"|"500"|…|"slow"|"drop"|"truncated"|"schema_violation"|
                                   "empty"|"echo_key", "times": 1, "model": "…", "every": 1}]; every N faults
                                   only each N-th matching request; echo_key answers 200

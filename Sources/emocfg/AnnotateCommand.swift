@@ -63,6 +63,8 @@ struct AnnotateCommand: AsyncParsableCommand {
         }
         let root = URL(fileURLWithPath: project)
         let library = PromptLibrary(prompts: root.appendingPathComponent("prompts"), schemas: root.appendingPathComponent("schemas"))
+        let modelStages: [String: any ModelStage]
+        do { modelStages = try AnnotateStages.modelStages(stages, library: library) } catch { throw fail(error) }
         var options = LLMClient.Options()
         options.dryRun = dryRun
         options.maxCost = maxCost
@@ -92,12 +94,7 @@ struct AnnotateCommand: AsyncParsableCommand {
                     summary = s
                 } else {
                     let runner = AnnotateRunner(store: store, pipeline: config!, client: client)
-                    let stageImpl: any ModelStage = switch name {
-                    case "caption": try CaptionStage(library: library)
-                    case "qa": try QAStage(library: library)
-                    default: try RationaleStage(library: library)
-                    }
-                    summary = try await runner.run(stageImpl, sources: source.isEmpty ? nil : source, limit: limit) { event in
+                    summary = try await runner.run(modelStages[name]!, sources: source.isEmpty ? nil : source, limit: limit) { event in
                         Self.draw(event, display)
                     }
                 }

@@ -8,12 +8,15 @@ public struct CaptionStage: ModelStage {
     public let needsFrames = true
     public let steps = 3
     static let parts = ["attribute", "expression", "emotion"]
+    /// Every step's caption is read from `caption` (and handed to the next steps).
+    public static let answerFields = [["caption"], ["caption"], ["caption"]]
+    public var answerFields: [[String]] { Self.answerFields }
     let prompts: [PromptTemplate]
     let schemas: [JSONValue]
 
     public init(library: PromptLibrary) throws {
         prompts = try Self.parts.map { try library.prompt("caption", $0) }
-        schemas = try Self.parts.map { try library.schema("caption-\($0)") }
+        schemas = try zip(Self.parts, Self.answerFields).map { try library.schema("caption-\($0)", reading: $1) }
     }
 
     static func uid(_ clip: String, _ part: String) -> String { "caption/\(clip)/\(part)" }

@@ -10,12 +10,14 @@ public struct QAStage: ModelStage {
     public static let aspects = ["Gender", "Body_actions", "Skin", "Facial_features", "Nose", "Eyes", "Age", "Hair",
                                  "Facial_actions", "Accessories", "Eyebrows", "Head_actions", "Chin", "Mouth", "Face_shape",
                                  "Expression", "Emotion"]
+    public static let answerFields = [["pairs", "pairs[].aspect", "pairs[].question", "pairs[].answer"]]
+    public var answerFields: [[String]] { Self.answerFields }
     let prompt: PromptTemplate
     let schema: JSONValue
 
     public init(library: PromptLibrary) throws {
         prompt = try library.prompt("qa", "qa")
-        schema = try library.schema("qa")
+        schema = try library.schema("qa", reading: Self.answerFields[0])
     }
 
     public func pendingItems(store: Store, sources: [String]?) throws -> [StageItem] {

@@ -6,12 +6,14 @@ public struct RationaleStage: ModelStage {
     public let name = "rationale"
     public let needsFrames = false
     public let steps = 1
+    public static let answerFields = [["rationale"]]
+    public var answerFields: [[String]] { Self.answerFields }
     let prompt: PromptTemplate
     let schema: JSONValue
 
     public init(library: PromptLibrary) throws {
         prompt = try library.prompt("rationale", "rationale")
-        schema = try library.schema("rationale")
+        schema = try library.schema("rationale", reading: Self.answerFields[0])
     }
 
     static func uid(_ parent: String) -> String { "rationale/\(parent)" }

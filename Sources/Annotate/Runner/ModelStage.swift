@@ -24,6 +24,9 @@ public protocol ModelStage: Sendable {
     var needsFrames: Bool { get }
     /// How many requests one item takes (the caption chain takes three).
     var steps: Int { get }
+    /// The answer fields `samples` reads, per step (`outer[].inner` for a field of the objects in
+    /// an array): its schema must declare and require each, checked when the stage is made.
+    var answerFields: [[String]] { get }
     /// Items without their samples yet, optionally of some sources only.
     func pendingItems(store: Store, sources: [String]?) throws -> [StageItem]
     /// The request for `step`, given the answers of the earlier steps.
