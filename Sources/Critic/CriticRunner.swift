@@ -52,7 +52,7 @@ public struct CriticRunner: Sendable {
     public var settings: CriticSettings
     public var client: LLMClient
     /// Who claims the samples this run decides; processes sharing the store skip each other's.
-    public var owner = ClaimOwner()
+    public var owner: ClaimOwner
     public var leaseSeconds = 300.0
     let judgePrompt: PromptTemplate
     let rewritePrompt: PromptTemplate
@@ -65,6 +65,7 @@ public struct CriticRunner: Sendable {
         self.store = store
         self.pipeline = pipeline
         self.client = client
+        owner = client.owner
         settings = try pipeline.criticSettings()
         judgePrompt = try library.prompt("critic", "judge")
         rewritePrompt = try library.prompt("critic", "rewrite")
@@ -103,6 +104,7 @@ public struct CriticRunner: Sendable {
         defer {
             heartbeat?.cancel()
             try? store.releaseAll(owner: owner)
+            try? store.pruneClaims(olderThan: 3600)
         }
         let startedItems = await forEachBounded(items, width: width, { sample in
             await self.claimed(sample, since: started) {

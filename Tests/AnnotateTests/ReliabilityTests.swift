@@ -1,3 +1,4 @@
+import Annotate
 import EmoCFG
 import Foundation
 import GRDB
@@ -178,6 +179,24 @@ final class ReliabilityTests: XCTestCase {
         XCTAssertGreaterThan(try done(b.out), 0)
         XCTAssertEqual(try store.read { try Int.fetchOne($0, sql: "SELECT count(*) FROM work_claims WHERE done_at IS NULL") }, 0,
                        "no claim left behind")
+
+        // Two verify processes: each judge asked once about each sample, every sample decided once.
+        let verify = ["verify", "--pipeline", "samples/pipeline.yaml", "--db", db]
+        nonisolated(unsafe) var verdicts: [Int32?] = [nil, nil]
+        for i in 0..<2 {
+            group.enter()
+            let env = environment()
+            let repo = repo
+            DispatchQueue.global().async {
+                verdicts[i] = try? runExecutable("emocfg", verify, in: repo, environment: env).status
+                group.leave()
+            }
+        }
+        group.wait()
+        XCTAssertEqual(verdicts, [0, 0])
+        XCTAssertEqual(try standin.requests(), try store.callTotals().calls, "no judge request sent twice")
+        XCTAssertEqual(try store.verdicts().count, usable * 3 * 3, "three verdicts per caption")
+        XCTAssertEqual(try store.samples(stage: "caption").filter { $0.status == .pending }.count, 0)
     }
 
     // MARK: - 6. Exit statuses
@@ -286,5 +305,55 @@ final class WorkClaimTests: XCTestCase {
         XCTAssertEqual(try store.claim(stage: "verify", item: "s", owner: me, ttl: 600, since: Date()), .claimed, "its process is gone")
         XCTAssertEqual(try store.claim(stage: "verify", item: "t", owner: me, ttl: 600, since: Date()), .heldBy(live.description))
         XCTAssertEqual(ClaimOwner(me.description), me)
+    }
+}
+
+/// An answer that passes its schema but makes no sample is recorded as a failure with the reason,
+/// not left pending with nothing said.
+final class EmptyAnswerTests: XCTestCase {
+    struct NoSampleStage: ModelStage {
+        var name: String { "caption" }
+        var needsFrames: Bool { false }
+        var answerFields: [[String]] { [["note"]] }
+        var steps: Int { 1 }
+        func pendingItems(store: Store, sources: [String]?) throws -> [StageItem] {
+            try store.clips().filter { $0.status == .ok }.prefix(2).map { StageItem(id: $0.uid, clip: $0) }
+        }
+        func request(for item: StageItem, step: Int, previous: [JSONValue], frames: [LLMImage]) throws -> LLMRequest {
+            LLMRequest(stage: "caption", messages: [.user([.text("Describe \(item.id).")])],
+                       schema: ["type": "object", "required": ["note"], "properties": ["note": ["type": "string"]]],
+                       schemaName: "note", promptID: "test/none", promptHash: "h")
+        }
+        func samples(for item: StageItem, answers: [LLMAnswer], model: ModelConfig) -> [NewSample] { [] }
+    }
+
+    func test_answers_that_make_no_sample_are_recorded_as_failed_with_the_reason() throws {
+        let standin = try Standin()
+        defer { standin.stop() }
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("emocfg-empty-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let db = dir.appendingPathComponent("s.sqlite").path
+        let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let r = try runExecutable("emocfg", ["ingest", "--sources", "samples/sources.yaml", "--source", "RAVDESS", "--db", db], in: repo)
+        XCTAssertEqual(r.status, 0, r.err)
+        let store = try Store(path: db)
+        let file = dir.appendingPathComponent("pipeline.yaml")
+        try """
+            models:
+              vision: {provider: openai, base_url: "\(standin.baseURL)/v1", model: standin-vision, key_env: EMOCFG_TEST_KEY}
+            stages:
+              caption: vision
+            """.write(to: file, atomically: true, encoding: .utf8)
+        let pipeline = try PipelineConfig.load(file)
+        let m = try pipeline.model(forStage: "caption")
+        let client = LLMClient(store: store, models: [m], environment: ["EMOCFG_TEST_KEY": "k-123456"])
+        let runner = AnnotateRunner(store: store, pipeline: pipeline, client: client)
+        let summary = try blocking { try await runner.run(NoSampleStage()) }
+        XCTAssertEqual(summary.failed, 2)
+        XCTAssertEqual(summary.done, 0)
+        let failures = try store.failures(stage: "caption")
+        XCTAssertEqual(failures.count, 2)
+        XCTAssertTrue(failures.allSatisfy { $0.reason.contains("made no sample") && $0.reason.contains("note") }, "\(failures)")
     }
 }

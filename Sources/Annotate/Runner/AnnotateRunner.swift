@@ -10,7 +10,7 @@ public struct AnnotateRunner: Sendable {
     public var pipeline: PipelineConfig
     public var client: LLMClient
     /// Who claims the items this run works on; processes sharing the store skip each other's items.
-    public var owner = ClaimOwner()
+    public var owner: ClaimOwner
     /// How long a claim lasts without renewal; the run renews its claims every third of it, so a
     /// killed process's items are free again after at most this long (at once on the same host).
     public var leaseSeconds = 300.0
@@ -20,6 +20,7 @@ public struct AnnotateRunner: Sendable {
         self.store = store
         self.pipeline = pipeline
         self.client = client
+        owner = client.owner
     }
 
     enum ItemOutcome: Sendable {
@@ -73,6 +74,7 @@ public struct AnnotateRunner: Sendable {
         defer {
             heartbeat?.cancel()
             try? store.releaseAll(owner: owner)
+            try? store.pruneClaims(olderThan: 3600)
         }
         let startedItems = await forEachBounded(items, width: model.maxConcurrency * 2, { item in
             await self.process(item, stage: stage, model: model, root: roots[item.clip.source], frames: frames, since: started)

@@ -34,6 +34,11 @@ public final class LLMClient: Sendable {
     /// Where answers go that the store cannot take.
     public let spill: SpillFile
     private let halted = HaltFlag()
+    /// Who this run is when it claims work in the store (shared with the stage runners).
+    public let owner = ClaimOwner()
+    /// How long a claimed request stays this run's without renewal (the runners renew it).
+    public var leaseSeconds: Double { 300 }
+    private let created = Date()
 
     /// `environment` is where keys are read (the process environment in the command line).
     public init(store: Store, models: [ModelConfig], environment: [String: String], options: Options = Options()) {
@@ -122,22 +127,83 @@ public final class LLMClient: Sendable {
                 return LLMAnswer(text: answer.text, json: answer.json, usage: answer.usage, cost: answer.cost, cached: true,
                                  key: key, attempts: answer.attempts)
             }
-            let result: Result<LLMAnswer, LLMError>
+            var result: Result<LLMAnswer, LLMError>
             if let stored = storedAnswer(key: key, request: request) {
                 // The answer landed between the cache check above and becoming the sender.
                 await stats.update { $0.cacheHits += 1 }
                 result = .success(stored)
             } else {
-                do throws(LLMError) {
-                    result = .success(try await sendUncached(request, model: model, key: key, estimatedIn: estimatedIn, worstCost: worstCost))
-                } catch {
-                    result = .failure(error)
+                // Another process on the same store may be sending the same request: claim it.
+                switch await claimCall(key, request: request, model: model) {
+                case .elsewhere(let r):
+                    result = r
+                    if case .success = r { await stats.update { $0.cacheHits += 1 } }
+                case .mine:
+                    do throws(LLMError) {
+                        result = .success(try await sendUncached(request, model: model, key: key, estimatedIn: estimatedIn, worstCost: worstCost))
+                    } catch {
+                        result = .failure(error)
+                    }
+                    // An answer is in the store, so its claim goes; a failure is marked finished, so
+                    // another process waiting for it takes the failure instead of paying again.
+                    let finished: Bool
+                    if case .failure(.failed) = result { finished = true } else { finished = false }
+                    do {
+                        try store.release(stage: Self.callClaimStage, item: key, owner: owner, finished: finished)
+                    } catch {
+                        if case .success = result { result = .failure(storeFailure(error)) }
+                    }
                 }
             }
             await inFlight.finish(key, result)
             return try result.get()
         }
         return try await sendUncached(request, model: model, key: key, estimatedIn: estimatedIn, worstCost: worstCost)
+    }
+
+    /// The claims of single requests are kept under this stage name.
+    static let callClaimStage = "llm_call"
+
+    enum CallClaim {
+        /// This process sends the request.
+        case mine
+        /// Another process sent it: its answer (from the store) or its failure.
+        case elsewhere(Result<LLMAnswer, LLMError>)
+    }
+
+    /// Claims the request `key` in the store, so processes sharing it send each request once: a
+    /// request another live process is sending is waited for, and its answer read from the store.
+    private func claimCall(_ key: String, request: LLMRequest, model: ModelConfig) async -> CallClaim {
+        while true {
+            let claim: ClaimResult
+            do {
+                claim = try store.claim(stage: Self.callClaimStage, item: key, owner: owner, ttl: leaseSeconds, since: created)
+            } catch {
+                return .elsewhere(.failure(storeFailure(error)))
+            }
+            if let stored = storedAnswer(key: key, request: request) {
+                // Answered by another process meanwhile.
+                if case .claimed = claim { try? store.release(stage: Self.callClaimStage, item: key, owner: owner, finished: false) }
+                return .elsewhere(.success(stored))
+            }
+            if case .claimed = claim { return .mine }
+            if case .doneElsewhere = claim {
+                if let call = try? store.call(key: key), !call.ok {
+                    return .elsewhere(.failure(.failed(model: model.alias, status: call.httpStatus, attempts: call.attempts,
+                                                       message: (call.error ?? "failed") + " (sent by another process)")))
+                }
+                return .mine
+            }
+            if let reason = halted.reason { return .elsewhere(.failure(.storeFailed(reason))) }
+            try? await Task.sleep(nanoseconds: 100_000_000)
+        }
+    }
+
+    /// A store write that failed: the run sends nothing more.
+    private func storeFailure(_ error: Error) -> LLMError {
+        let message = "cannot write the store \(store.path): \(Store.describe(error)); free some space and run again"
+        halt(message)
+        return .storeFailed(halted.reason ?? message)
     }
 
     /// The stored answer to `key`, if it is there and still satisfies the request's schema.

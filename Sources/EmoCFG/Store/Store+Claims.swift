@@ -98,6 +98,15 @@ extension Store {
         }
     }
 
+    /// Forgets the finished claims older than `age` seconds: they only matter to processes running
+    /// at the same time (a later run finds the work done in the store), and the table stays small.
+    public func pruneClaims(olderThan age: Double) throws {
+        let cutoff = Date().timeIntervalSince1970 - age
+        try write { db in
+            try db.execute(sql: "DELETE FROM work_claims WHERE done_at IS NOT NULL AND done_at < ?", arguments: [cutoff])
+        }
+    }
+
     /// Drops every unfinished claim of `owner` (a run that ends, however it ends).
     public func releaseAll(owner: ClaimOwner) throws {
         try write { db in
