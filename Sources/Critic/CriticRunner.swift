@@ -91,9 +91,13 @@ public struct CriticRunner: Sendable {
             (options.tasks == nil || options.tasks!.contains(s.task.rawValue) || options.tasks!.contains(s.stage))
                 && (options.sources == nil || clips[s.clipUID].map { options.sources!.contains($0.source) } == true)
         }
-        if let limit = options.limit { items = Array(items.prefix(max(0, limit))) }
         var summary = VerifySummary()
+        // in = decided + pending + skipped: samples left by --limit are counted in and skipped.
         summary.itemsIn = items.count
+        if let limit = options.limit, items.count > max(0, limit) {
+            summary.skipped = items.count - max(0, limit)
+            items = Array(items.prefix(max(0, limit)))
+        }
         progress(.started(items: items.count))
         let before = await client.stats.counts
         var stop: String?

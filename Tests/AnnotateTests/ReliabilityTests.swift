@@ -138,6 +138,11 @@ final class ReliabilityTests: XCTestCase {
         let tokens = (caption["llm"]?["tokensIn"]?.numberValue ?? 0) + (caption["llm"]?["tokensOut"]?.numberValue ?? 0)
         XCTAssertEqual(tokens, promptTokens + completionTokens, "the summary counts the tokens of every attempt")
         XCTAssertEqual(caption["llm"]?["cost"]?.numberValue ?? 0, billed, accuracy: 1e-9, "the summary's cost is what the server billed")
+        // The counters add up: in = done + failed + skipped, and the note names what was not done.
+        let row = try XCTUnwrap(report["summary"]?.arrayValue?.first)
+        let n = { (k: String) in Int(row[k]?.numberValue ?? -1) }
+        XCTAssertEqual(n("in"), n("done") + n("failed") + n("skipped"), "\(row)")
+        XCTAssertTrue(row["note"]?.stringValue?.contains("\(n("skipped")) not done") == true, "\(row)")
         // The store keeps what every attempt cost, failed calls included.
         XCTAssertEqual(try Store(path: db).callTotals(stage: "caption").cost, billed, accuracy: 1e-9)
     }
@@ -206,7 +211,7 @@ final class ReliabilityTests: XCTestCase {
         try ingest(["RAVDESS"])
         let r = try annotate("caption", ["--limit", "3"])
         XCTAssertEqual(r.status, 1, "some (here all) items failed: " + r.err)
-        XCTAssertTrue(r.out.contains("failed 3"), r.out)
+        XCTAssertTrue(r.out.contains("caption: in 9, done 0, failed 3, skipped 6"), "in = done + failed + skipped: " + r.out)
         XCTAssertTrue(r.out.contains("emocfg status --failures"), r.out)
         let failures = try emocfg(["status", "--failures"])
         XCTAssertTrue(failures.out.contains("3 failed item(s)") && failures.out.contains("not authorised"), failures.out)

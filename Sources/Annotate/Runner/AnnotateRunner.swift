@@ -57,11 +57,12 @@ public struct AnnotateRunner: Sendable {
         let model = try pipeline.model(forStage: stage.name)
         var items = try stage.pendingItems(store: store, sources: sources)
         var summary = StageSummary(stage: stage.name)
+        // in = done + failed + skipped: items left by --limit are counted in and skipped.
+        summary.itemsIn = items.count
         if let limit, items.count > max(0, limit) {
             summary.skipped = items.count - max(0, limit)
             items = Array(items.prefix(max(0, limit)))
         }
-        summary.itemsIn = items.count
         progress(.started(stage: stage.name, items: items.count))
         let roots = Dictionary(try store.sources().map { ($0.name, $0.root) }, uniquingKeysWith: { a, _ in a })
         let frames = pipeline.frames
