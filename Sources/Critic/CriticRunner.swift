@@ -104,14 +104,14 @@ public struct CriticRunner: Sendable {
         var fatal: CriticError?
         var done = 0
         let width = (settings.judges.map(\.maxConcurrency).min() ?? 1) * 2
-        let heartbeat = startHeartbeat()
+        let claims = WorkClaims(store: store, owner: owner, lease: leaseSeconds, since: started, active: !client.options.dryRun)
+        let heartbeat = claims.heartbeat()
         defer {
             heartbeat?.cancel()
-            try? store.releaseAll(owner: owner)
-            try? store.pruneClaims(olderThan: 3600)
+            claims.end()
         }
         let startedItems = await forEachBounded(items, width: width, { sample in
-            await self.claimed(sample, since: started) {
+            await self.claimed(sample, claims) {
                 await self.process(sample, clip: clips[sample.clipUID], root: clips[sample.clipUID].flatMap { roots[$0.source] })
             }
         }) { outcome in
@@ -150,25 +150,10 @@ public struct CriticRunner: Sendable {
         return summary
     }
 
-    func startHeartbeat() -> Task<Void, Never>? {
-        guard !client.options.dryRun else { return nil }
-        let store = store, owner = owner, lease = leaseSeconds
-        return Task.detached {
-            while !Task.isCancelled {
-                try? await Task.sleep(nanoseconds: UInt64(lease / 3 * 1e9))
-                if Task.isCancelled { break }
-                try? store.renewClaims(owner: owner, ttl: lease)
-            }
-        }
-    }
-
     /// Runs `body` on a sample this process claimed; a sample another process holds or decided is left to it.
-    func claimed(_ sample: NewSample, since: Date, _ body: () async -> Outcome) async -> Outcome {
-        if client.options.dryRun { return await body() }
+    func claimed(_ sample: NewSample, _ claims: WorkClaims, _ body: () async -> Outcome) async -> Outcome {
         do {
-            guard try store.claim(stage: "verify", item: sample.uid, owner: owner, ttl: leaseSeconds, since: since) == .claimed else {
-                return .elsewhere
-            }
+            guard try claims.claim("verify", sample.uid) else { return .elsewhere }
         } catch {
             return storeFailure(error)
         }
@@ -179,7 +164,7 @@ public struct CriticRunner: Sendable {
         default: finished = false
         }
         do {
-            try store.release(stage: "verify", item: sample.uid, owner: owner, finished: finished)
+            try claims.release("verify", sample.uid, finished: finished)
         } catch {
             if case .fatal = outcome { return outcome }
             return storeFailure(error)
@@ -189,9 +174,7 @@ public struct CriticRunner: Sendable {
 
     /// A store write that failed: no further request of this run is sent.
     func storeFailure(_ error: Error) -> Outcome {
-        let message = "cannot write the store \(store.path): \(Store.describe(error)); free some space and run again (decided samples are kept)"
-        client.halt(message)
-        return .fatal(CriticError(message: client.haltReason ?? message, kind: .store))
+        .fatal(CriticError(message: client.stopForStoreFailure(error, kept: "decided samples are kept"), kind: .store))
     }
 
     /// Votes on one sample, and on its rewrites, until a decision or a pending state.

@@ -71,14 +71,14 @@ public struct AnnotateRunner: Sendable {
         var stopReason: String?
         var fatal: StageError?
         var budgetLeft = 0
-        let heartbeat = startHeartbeat()
+        let claims = WorkClaims(store: store, owner: owner, lease: leaseSeconds, since: started, active: !client.options.dryRun)
+        let heartbeat = claims.heartbeat()
         defer {
             heartbeat?.cancel()
-            try? store.releaseAll(owner: owner)
-            try? store.pruneClaims(olderThan: 3600)
+            claims.end()
         }
         let startedItems = await forEachBounded(items, width: model.maxConcurrency * 2, { item in
-            await self.process(item, stage: stage, model: model, root: roots[item.clip.source], frames: frames, since: started)
+            await self.process(item, stage: stage, model: model, root: roots[item.clip.source], frames: frames, claims: claims)
         }) { outcome in
             switch outcome {
             case .done(let n):
@@ -128,35 +128,17 @@ public struct AnnotateRunner: Sendable {
         return summary
     }
 
-    /// Renews this run's claims every third of the lease while the run lasts.
-    func startHeartbeat() -> Task<Void, Never>? {
-        guard !client.options.dryRun else { return nil }
-        let store = store, owner = owner, lease = leaseSeconds
-        return Task.detached {
-            while !Task.isCancelled {
-                try? await Task.sleep(nanoseconds: UInt64(lease / 3 * 1e9))
-                if Task.isCancelled { break }
-                try? store.renewClaims(owner: owner, ttl: lease)
-            }
-        }
-    }
-
     /// Claims an item for this run, unless another process holds it or finished it meanwhile.
-    func claim(_ stage: String, _ item: String, since: Date) -> ItemOutcome? {
-        guard !client.options.dryRun else { return nil }
+    func claim(_ claims: WorkClaims, _ stage: String, _ item: String) -> ItemOutcome? {
         do {
-            switch try store.claim(stage: stage, item: item, owner: owner, ttl: leaseSeconds, since: since) {
-            case .claimed: return nil
-            case .heldBy, .doneElsewhere: return .elsewhere
-            }
+            return try claims.claim(stage, item) ? nil : .elsewhere
         } catch {
             return storeFailure(error)
         }
     }
 
     /// Ends the claim: finished items (done or failed) are marked so, others are set free.
-    func release(_ stage: String, _ item: String, _ outcome: ItemOutcome) -> ItemOutcome {
-        guard !client.options.dryRun else { return outcome }
+    func release(_ claims: WorkClaims, _ stage: String, _ item: String, _ outcome: ItemOutcome) -> ItemOutcome {
         let finished: Bool
         switch outcome {
         case .done, .failed: finished = true
@@ -164,7 +146,7 @@ public struct AnnotateRunner: Sendable {
         default: finished = false
         }
         do {
-            try store.release(stage: stage, item: item, owner: owner, finished: finished)
+            try claims.release(stage, item, finished: finished)
         } catch {
             if case .fatal = outcome { return outcome }
             return storeFailure(error)
@@ -174,16 +156,15 @@ public struct AnnotateRunner: Sendable {
 
     /// A store write that failed: no further request of this run is sent.
     func storeFailure(_ error: Error) -> ItemOutcome {
-        let message = "cannot write the store \(store.path): \(Store.describe(error)); free some space and run again (finished items are kept)"
-        client.halt(message)
-        return .fatal(StageError(message: client.haltReason ?? message, kind: .store))
+        .fatal(StageError(message: client.stopForStoreFailure(error, kept: "finished items are kept"), kind: .store))
     }
 
     /// One item: frames (when needed), the chain of requests, the samples.
-    func process(_ item: StageItem, stage: any ModelStage, model: ModelConfig, root: String?, frames settings: FrameSettings, since: Date) async -> ItemOutcome {
-        if let taken = claim(stage.name, item.id, since: since) { return taken }
+    func process(_ item: StageItem, stage: any ModelStage, model: ModelConfig, root: String?, frames settings: FrameSettings,
+                 claims: WorkClaims) async -> ItemOutcome {
+        if let taken = claim(claims, stage.name, item.id) { return taken }
         let outcome = await work(item, stage: stage, model: model, root: root, frames: settings)
-        return release(stage.name, item.id, outcome)
+        return release(claims, stage.name, item.id, outcome)
     }
 
     /// Records why an item failed; a store that cannot take even that stops the run.

@@ -201,9 +201,15 @@ public final class LLMClient: Sendable {
 
     /// A store write that failed: the run sends nothing more.
     private func storeFailure(_ error: Error) -> LLMError {
-        let message = "cannot write the store \(store.path): \(Store.describe(error)); free some space and run again"
+        .storeFailed(stopForStoreFailure(error, kept: "answers already stored are kept"))
+    }
+
+    /// Stops the run's requests after a store write failed (`error`), and says why, what is kept and
+    /// what to do; the first such reason is the run's.
+    public func stopForStoreFailure(_ error: Error, kept: String) -> String {
+        let message = "cannot write the store \(store.path): \(Store.describe(error)); free some space and run again (\(kept))"
         halt(message)
-        return .storeFailed(halted.reason ?? message)
+        return halted.reason ?? message
     }
 
     /// The stored answer to `key`, if it is there and still satisfies the request's schema.

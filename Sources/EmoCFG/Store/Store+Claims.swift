@@ -150,3 +150,56 @@ extension Store {
         }
     }
 }
+
+/// One run's claims on the work of a stage: claim before the item's first request, release when
+/// it ends, renew all of them on a heartbeat while the run lasts, and clean up at the end. Shared by
+/// annotate and verify; inactive for a dry run (which sends nothing and claims nothing).
+public struct WorkClaims: Sendable {
+    public let store: Store
+    public let owner: ClaimOwner
+    /// Seconds a claim lasts without renewal; the heartbeat renews every third of it.
+    public let lease: Double
+    /// The start of the run: items other processes finish after it are skipped.
+    public let since: Date
+    public let active: Bool
+
+    public init(store: Store, owner: ClaimOwner, lease: Double = 300, since: Date = Date(), active: Bool = true) {
+        self.store = store
+        self.owner = owner
+        self.lease = lease
+        self.since = since
+        self.active = active
+    }
+
+    /// True when the item is this run's to do; false when another process holds it or finished it.
+    public func claim(_ stage: String, _ item: String) throws -> Bool {
+        guard active else { return true }
+        return try store.claim(stage: stage, item: item, owner: owner, ttl: lease, since: since) == .claimed
+    }
+
+    /// `finished`: the item was done or failed for good (others skip it); otherwise it is free again.
+    public func release(_ stage: String, _ item: String, finished: Bool) throws {
+        guard active else { return }
+        try store.release(stage: stage, item: item, owner: owner, finished: finished)
+    }
+
+    /// Starts renewing this run's claims; cancel the task when the run ends.
+    public func heartbeat() -> Task<Void, Never>? {
+        guard active else { return nil }
+        let store = store, owner = owner, lease = lease
+        return Task.detached {
+            while !Task.isCancelled {
+                try? await Task.sleep(nanoseconds: UInt64(lease / 3 * 1e9))
+                if Task.isCancelled { break }
+                try? store.renewClaims(owner: owner, ttl: lease)
+            }
+        }
+    }
+
+    /// The end of the run, however it ends: unfinished claims are dropped, old finished ones pruned.
+    public func end() {
+        guard active else { return }
+        try? store.releaseAll(owner: owner)
+        try? store.pruneClaims(olderThan: 3600)
+    }
+}
