@@ -111,4 +111,19 @@ public struct CriticReport: Encodable, Sendable {
                 .prefix(10).map { $0 },
             abstentions: reasons.values.sorted { ($1.count, $0.judge, $0.reason) < ($0.count, $1.judge, $1.reason) })
     }
+
+    /// Judges that are one model under different names (as configured, or as their servers say):
+    /// a committee of one model agrees with itself, whatever its kappa says.
+    public static func sameModelWarnings(store: Store, judges: [ModelConfig]) -> [String] {
+        let served = (try? store.servedModels(stage: "verify")) ?? [:]
+        var byModel: [String: [String]] = [:]
+        for j in judges {
+            for m in Set([j.model]).union(served[j.model] ?? []) { byModel[m, default: []].append(j.alias) }
+        }
+        return byModel.filter { Set($0.value).count > 1 }.sorted { $0.key < $1.key }.map {
+            "judges \(Set($0.value).sorted().joined(separator: ", ")) are the same model (\($0.key)): the committee is meant to be three "
+                + "different models; point critic.judges at models of different families"
+        }
+    }
+
 }

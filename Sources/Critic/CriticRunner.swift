@@ -196,35 +196,51 @@ public struct CriticRunner: Sendable {
         while true {
             let asked: Set<String>
             do { asked = Set(try store.verdicts(sample: current.uid).map(\.judge)) } catch { return storeFailure(error) }
-            for judge in settings.judges where !asked.contains(judge.alias) {
-                let request = judgeRequest(current, judge: judge, frames: frames)
+            // The judges not yet asked are asked at once; their answers are handled in judge order.
+            let sample = current
+            let answers = await withTaskGroup(of: (Int, LLMRequest, Result<LLMAnswer, LLMError>).self) { group in
+                for (i, judge) in settings.judges.enumerated() where !asked.contains(judge.alias) {
+                    let request = judgeRequest(sample, judge: judge, frames: frames)
+                    group.addTask {
+                        do throws(LLMError) { return (i, request, .success(try await client.send(request, model: judge))) } catch {
+                            return (i, request, .failure(error))
+                        }
+                    }
+                }
+                var out: [(Int, LLMRequest, Result<LLMAnswer, LLMError>)] = []
+                for await r in group { out.append(r) }
+                return out.sorted { $0.0 < $1.0 }
+            }
+            var stop: Outcome?
+            for (i, request, result) in answers {
+                let judge = settings.judges[i]
                 do {
-                    let answer = try await client.send(request, model: judge)
-                    let json = answer.json ?? .null
-                    try store.saveVerdict(Verdict(
-                        sampleUID: current.uid, round: current.round, judge: judge.alias, pass: json["pass"]?.boolValue ?? false,
-                        wrongAspects: (json["wrong_aspects"]?.arrayValue ?? []).compactMap(\.stringValue),
-                        suggestion: json["suggestion"]?.stringValue ?? "", llmCall: answer.key))
-                } catch let error as LLMError {
-                    switch error {
-                    case .budgetExceeded: return .budget(rewrites: rewrites, abstained: abstained)
-                    case .missingKey: return .fatal(CriticError(message: "\(error)"))
-                    case .storeFailed(let m): return .fatal(CriticError(message: m, kind: .store))
-                    case .dryRun: continue
-                    case .failed:
-                        abstained += 1
-                        logger.info("judge \(judge.alias) abstains on \(current.uid): \(error)")
-                        do {
+                    switch result {
+                    case .success(let answer):
+                        let json = answer.json ?? .null
+                        try store.saveVerdict(Verdict(
+                            sampleUID: current.uid, round: current.round, judge: judge.alias, pass: json["pass"]?.boolValue ?? false,
+                            wrongAspects: (json["wrong_aspects"]?.arrayValue ?? []).compactMap(\.stringValue),
+                            suggestion: json["suggestion"]?.stringValue ?? "", llmCall: answer.key))
+                    case .failure(let error):
+                        switch error {
+                        case .budgetExceeded: stop = stop ?? .budget(rewrites: rewrites, abstained: abstained)
+                        case .missingKey: stop = .fatal(CriticError(message: "\(error)"))
+                        case .storeFailed(let m): stop = .fatal(CriticError(message: m, kind: .store))
+                        case .dryRun: break
+                        case .failed:
+                            abstained += 1
+                            logger.info("judge \(judge.alias) abstains on \(current.uid): \(error)")
                             try store.recordAbstention(Abstention(sampleUID: current.uid, judge: judge.alias, round: current.round,
                                                                   reason: "\(error)", llmCall: request.cacheKey(for: judge)))
-                        } catch {
-                            return storeFailure(error)
                         }
                     }
                 } catch {
                     return storeFailure(error)
                 }
             }
+            if case .budget = stop { return .budget(rewrites: rewrites, abstained: abstained) }
+            if let stop { return stop }
             let verdicts: [Verdict]
             do { verdicts = try store.verdicts(sample: current.uid) } catch { return storeFailure(error) }
             switch vote.decide(verdicts.map(\.pass)) {

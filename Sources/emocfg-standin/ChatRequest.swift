@@ -21,6 +21,15 @@ struct ChatRequest: Sendable {
     /// A JSON answer was asked for without a schema (OpenAI `json_object`, Gemini `application/json`).
     var wantsJSON = false
     var maxTokens: Int?
+
+    /// The top-level properties of the schema in the order the request lists them (Gemini's
+    /// `propertyOrdering` when given): a server that constrains output writes fields in this order.
+    var propertyOrder: [String] {
+        guard let schema else { return [] }
+        if let ordering = schema["propertyOrdering"], case .array(let names) = ordering { return names.compactMap(\.string) }
+        guard let props = schema["properties"], case .object(let pairs) = props else { return [] }
+        return pairs.map(\.key)
+    }
 }
 
 /// A request body the stand-in refuses, with the message of the provider's 400.

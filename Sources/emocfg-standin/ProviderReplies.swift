@@ -50,7 +50,7 @@ struct Answer: Sendable {
 
 /// Bodies in the shapes the providers send: successes and errors.
 enum ProviderReply {
-    static func success(_ request: ChatRequest, answer: Answer, emptyContent: Bool) -> JSON {
+    static func success(_ request: ChatRequest, answer: Answer, emptyContent: Bool, servedModel: String? = nil) -> JSON {
         let id = String(answer.seed.digest, radix: 16)
         let completion = emptyContent ? 0 : answer.completionTokens
         switch request.provider {
@@ -59,7 +59,7 @@ enum ProviderReply {
                 ("id", .string("chatcmpl-standin\(id)")),
                 ("object", .string("chat.completion")),
                 ("created", .int(Int(Date().timeIntervalSince1970))),
-                ("model", .string(request.model)),
+                ("model", .string(servedModel ?? request.model)),
                 ("choices", .array([object(
                     ("index", .int(0)),
                     ("message", object(
@@ -90,7 +90,7 @@ enum ProviderReply {
                     ("promptTokenCount", .int(answer.promptTokens)),
                     ("candidatesTokenCount", .int(completion)),
                     ("totalTokenCount", .int(answer.promptTokens + completion)))),
-                ("modelVersion", .string(request.model)),
+                ("modelVersion", .string(servedModel ?? request.model)),
                 ("responseId", .string("standin\(id)")))
         }
     }

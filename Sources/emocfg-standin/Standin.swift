@@ -38,6 +38,12 @@ final class Standin: @unchecked Sendable {
     func handle(method: HTTPMethod, uri: String, headers: HTTPHeaders, body: [UInt8]) -> Reply {
         let (path, query) = Self.split(uri)
         if path.hasPrefix("/_standin/") { return control(method: method, path: path, body: body) }
+        if method == .GET, path == "/props" || path == "/v1/props" {
+            // llama.cpp's server properties: what a client can check before sending images.
+            return Reply(action: .send(status: 200, headers: [("content-type", "application/json")], body: object(
+                ("modalities", object(("vision", .bool(!options.textOnly)), ("audio", .bool(false)))),
+                ("model_path", .string(options.servedModel ?? "standin.gguf"))).bytes))
+        }
 
         let digest = Self.digest(path: path, body: body)
         lock.withLock {
@@ -135,6 +141,8 @@ final class Standin: @unchecked Sendable {
         let admission: (retryAfter: Int?, fault: ScriptedFault?, scripted: String?) = lock.withLock {
             counters.byModel[request.model, default: 0] += 1
             counters.byProvider[provider.rawValue, default: 0] += 1
+            let order = request.propertyOrder
+            if !order.isEmpty { counters.propertyOrders[order.joined(separator: ","), default: 0] += 1 }
             if let retryAfter = admit() {
                 counters.rateLimited += 1
                 return (retryAfter, nil, nil)
@@ -150,6 +158,11 @@ final class Standin: @unchecked Sendable {
             return errorReply(provider, 429, provider == .openai
                 ? "Rate limit reached for \(request.model): limit \(options.rpm ?? 0) requests per minute. Please try again in \(retryAfter)s."
                 : "Resource has been exhausted (e.g. check quota).", retryAfter: retryAfter)
+        }
+        if options.textOnly, !request.images.isEmpty {
+            // What llama.cpp's llama-server answers when its model has no vision projector.
+            lock.withLock { counters.leave(request.model) }
+            return errorReply(provider, 500, "image input is not supported - hint: if this is unexpected, you may need to provide the mmproj")
         }
         if admission.fault?.kind == .echoKey {
             var reply = Reply(action: .send(status: 200, headers: [("content-type", "text/plain")],
@@ -178,7 +191,7 @@ final class Standin: @unchecked Sendable {
         }
         let answer = Answer(for: request, violatingSchema: fault?.kind == .schemaViolation, scripted: scripted)
         let empty = fault?.kind == .empty
-        var body = ProviderReply.success(request, answer: answer, emptyContent: empty).bytes
+        var body = ProviderReply.success(request, answer: answer, emptyContent: empty, servedModel: options.servedModel).bytes
         if fault?.kind == .truncated { body = Array(body.prefix(body.count / 2)) }
         lock.withLock {
             counters.promptTokens += answer.promptTokens
@@ -362,6 +375,8 @@ struct Counters {
     var rateLimited = 0
     var promptTokens = 0
     var completionTokens = 0
+    /// Requests by the order of their schema's top-level properties ("rationale,cues,emotion").
+    var propertyOrders: [String: Int] = [:]
     var inFlight: [String: Int] = [:]
     /// The most requests of each model being answered at once: shows a client's concurrency limit.
     var maxInFlight: [String: Int] = [:]
@@ -429,6 +444,7 @@ struct Counters {
             ("rate_limited", .int(rateLimited)),
             ("prompt_tokens", .int(promptTokens)),
             ("completion_tokens", .int(completionTokens)),
+            ("property_orders", table(propertyOrders)),
             ("in_flight", .int(totalInFlight)),
             ("max_in_flight", .int(maxTotalInFlight)),
             ("max_in_flight_by_model", table(maxInFlight)))

@@ -13,6 +13,10 @@ struct StandinOptions: Sendable {
           --key-env NAME    read that key from the environment variable NAME instead
           --latency-ms N    delay every answer by N ms
           --rpm N           answer 429 once more than N requests arrive in 60 s
+          --text-only       refuse images as llama.cpp's server does without a vision projector (HTTP 500
+                            "image input is not supported …"); GET /props says modalities.vision false
+          --served-model M  report M as the model that answered (OpenAI `model`, Gemini `modelVersion`)
+                            instead of the requested name, as a router or a local server does
         Control: GET /_standin/stats, POST /_standin/faults, GET /_standin/faults, POST /_standin/reset,
           GET /_standin/stats     requests, distinct_requests (by digest of path and body),
                                   repeated_requests, repeated_after_delivery, by path/model/status, …
@@ -34,6 +38,8 @@ struct StandinOptions: Sendable {
     var key: String?
     var latencyMs = 0
     var rpm: Int?
+    var textOnly = false
+    var servedModel: String?
     var threads = max(1, min(ProcessInfo.processInfo.activeProcessorCount, 4))
 
     struct Invalid: Error { let message: String }
@@ -66,6 +72,8 @@ struct StandinOptions: Sendable {
             case "--latency-ms": latencyMs = try number(flag, min: 0)
             case "--rpm": rpm = try number(flag, min: 1)
             case "--threads": threads = try number(flag, min: 1)
+            case "--text-only": textOnly = true
+            case "--served-model": servedModel = try value(flag)
             default: throw Invalid(message: "unknown option '\(flag)'")
             }
         }

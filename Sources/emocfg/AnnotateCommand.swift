@@ -70,9 +70,13 @@ struct AnnotateCommand: AsyncParsableCommand {
         options.maxCost = maxCost
         let client = LLMClient(store: store, models: config.map { Array($0.models.values) } ?? [],
                                environment: ProcessInfo.processInfo.environment, options: options)
-        if config != nil {
+        if let config {
             do {
                 try prepare(client)
+                // A stage that sends frames to a model whose server says it takes none would fail every item.
+                if stages.contains("caption"), !dryRun, let refusal = await client.imageInputRefusal(model: try config.model(forStage: "caption"), stage: "caption") {
+                    throw ValidationError(refusal)
+                }
             } catch {
                 throw fail(error)
             }

@@ -68,6 +68,9 @@ struct VerifyCommand: AsyncParsableCommand {
         if report {
             let r = try CriticReport.make(store: store, judges: settings.judges.map(\.alias))
             json ? printJSON(r) : print(Self.render(r))
+            for warning in CriticReport.sameModelWarnings(store: store, judges: settings.judges) {
+                FileHandle.standardError.write(Data("warning: \(warning)\n".utf8))
+            }
             return
         }
         let root = URL(fileURLWithPath: project)
@@ -76,7 +79,17 @@ struct VerifyCommand: AsyncParsableCommand {
         options.dryRun = dryRun
         options.maxCost = maxCost
         let client = LLMClient(store: store, models: Array(config.models.values), environment: ProcessInfo.processInfo.environment, options: options)
-        do { try prepare(client) } catch { throw fail(error) }
+        do {
+            try prepare(client)
+            // Judges and the rewriter see the clip's frames: a model whose server takes none would abstain on everything.
+            if !dryRun {
+                for m in settings.judges + (settings.rewriter.map { [$0] } ?? []) {
+                    if let refusal = await client.imageInputRefusal(model: m, stage: "verify") { throw ValidationError(refusal) }
+                }
+            }
+        } catch {
+            throw fail(error)
+        }
         var runOptions = CriticRunner.Options()
         runOptions.tasks = task.isEmpty ? nil : task
         runOptions.sources = source.isEmpty ? nil : source
@@ -120,6 +133,9 @@ struct VerifyCommand: AsyncParsableCommand {
                               summary.llm.cost, summary.seconds)
             if let note = summary.note { line += "\n  \(note)" }
             print(line)
+        }
+        for warning in CriticReport.sameModelWarnings(store: store, judges: settings.judges) {
+            FileHandle.standardError.write(Data("warning: \(warning)\n".utf8))
         }
         finish(counters, json: json)
         if summary.stoppedByBudget { throw ExitCode(ExitStatus.budget) }

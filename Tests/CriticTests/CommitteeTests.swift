@@ -124,6 +124,22 @@ final class CommitteeTests: XCTestCase {
         XCTAssertEqual(try store.abstentions().map(\.sampleUID), ["caption/\(clip!)/agree"], "judge-c's vote on split ends its abstention there")
     }
 
+    func test_a_samples_judges_are_asked_at_once_and_one_model_under_three_names_is_warned_about() throws {
+        standin.stop()
+        standin = try Standin(arguments: ["--latency-ms", "300", "--served-model", "one-small-model"])
+        try store.upsertSamples([sample("together")])
+        let config = try pipeline()
+        let started = Date()
+        _ = try verify(config)
+        let stats = try standin.control("GET", "/_standin/stats")
+        XCTAssertEqual(stats["requests"]?.numberValue, 3)
+        XCTAssertEqual(stats["max_in_flight"]?.numberValue, 3, "the three judges were asked at the same time")
+        XCTAssertLessThan(Date().timeIntervalSince(started), 0.85, "one round trip, not three")
+        let warnings = CriticReport.sameModelWarnings(store: store, judges: try config.criticSettings().judges)
+        XCTAssertEqual(warnings.count, 1)
+        XCTAssertTrue(warnings[0].contains("judge-a, judge-b, judge-c") && warnings[0].contains("one-small-model"), warnings[0])
+    }
+
     func test_two_judges_down_leave_the_sample_pending_never_rejected() throws {
         try store.upsertSamples([sample("outage")])
         try script("judge-a", "outage", pass: false)

@@ -56,12 +56,17 @@ final class WireFormatTests: XCTestCase {
 
     func test_usage_is_read_from_both_providers_answers() {
         let openai = OpenAIChatFormat().parse(Data(#"{"choices":[{"index":0,"message":{"role":"assistant","content":"{\"caption\":\"x\"}"},"finish_reason":"stop"}],"usage":{"prompt_tokens":120,"completion_tokens":9,"total_tokens":129}}"#.utf8))
-        XCTAssertEqual(openai, .answer(text: #"{"caption":"x"}"#, usage: TokenUsage(input: 120, output: 9, estimated: false)))
+        XCTAssertEqual(openai, .answer(text: #"{"caption":"x"}"#, usage: TokenUsage(input: 120, output: 9, estimated: false), served: nil, cut: false))
         let gemini = GeminiFormat().parse(Data(#"{"candidates":[{"content":{"role":"model","parts":[{"text":"{\"caption\":"},{"text":"\"y\"}"}]},"finishReason":"STOP"}],"usageMetadata":{"promptTokenCount":300,"candidatesTokenCount":7,"totalTokenCount":307}}"#.utf8))
-        XCTAssertEqual(gemini, .answer(text: #"{"caption":"y"}"#, usage: TokenUsage(input: 300, output: 7, estimated: false)))
-        XCTAssertEqual(OpenAIChatFormat().parse(Data(#"{"choices":[{"message":{"content":"hi"}}]}"#.utf8)), .answer(text: "hi", usage: nil),
+        XCTAssertEqual(gemini, .answer(text: #"{"caption":"y"}"#, usage: TokenUsage(input: 300, output: 7, estimated: false), served: nil, cut: false))
+        XCTAssertEqual(OpenAIChatFormat().parse(Data(#"{"choices":[{"message":{"content":"hi"}}]}"#.utf8)), .answer(text: "hi", usage: nil, served: nil, cut: false),
                        "a server that reports no usage (some llama.cpp builds) gives nil, and the client estimates")
         XCTAssertEqual(OpenAIChatFormat().parse(Data(#"{"choices":[{"message":"#.utf8)), .unreadable("the response body is not valid JSON"))
+        // The model the server says answered, and an answer cut at the token limit.
+        XCTAssertEqual(OpenAIChatFormat().parse(Data(#"{"model":"gemma-3","choices":[{"message":{"content":"{\"cap"},"finish_reason":"length"}]}"#.utf8)),
+                       .answer(text: #"{"cap"#, usage: nil, served: "gemma-3", cut: true))
+        XCTAssertEqual(GeminiFormat().parse(Data(#"{"modelVersion":"gemini-2.0-flash-001","candidates":[{"content":{"parts":[{"text":"{"}]},"finishReason":"MAX_TOKENS"}]}"#.utf8)),
+                       .answer(text: "{", usage: nil, served: "gemini-2.0-flash-001", cut: true))
     }
 
     func test_cache_key_uses_image_digests_and_changes_with_prompt_model_or_frame() {

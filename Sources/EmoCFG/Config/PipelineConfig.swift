@@ -139,18 +139,20 @@ public struct ModelConfig: Sendable, Equatable {
     public var maxOutputTokens: Int
     /// Tokens one image costs, for estimates when the server reports no usage.
     public var imageTokens: Int
+    /// How far an answer cut off at `max_output_tokens` may be retried with a doubled limit.
+    public var maxOutputTokensCeiling: Int
 
     public static let allowedKeys = [
         "provider", "base_url", "model", "key_env", "json_mode", "max_concurrency", "requests_per_minute",
         "tokens_per_minute", "price_per_million_input", "price_per_million_output", "max_attempts", "timeout_seconds",
-        "temperature", "max_output_tokens", "image_tokens",
+        "temperature", "max_output_tokens", "max_output_tokens_ceiling", "image_tokens",
     ]
 
     public init(alias: String, provider: Provider, baseURL: String, model: String, keyEnv: String?,
                 jsonMode: JSONMode = .schema, maxConcurrency: Int = 4, requestsPerMinute: Int? = nil,
                 tokensPerMinute: Int? = nil, pricePerMillionInput: Double = 0, pricePerMillionOutput: Double = 0,
                 maxAttempts: Int = 5, timeoutSeconds: Double = 120, temperature: Double? = 0.2,
-                maxOutputTokens: Int = 1024, imageTokens: Int = 258) {
+                maxOutputTokens: Int = 1024, imageTokens: Int = 258, maxOutputTokensCeiling: Int? = nil) {
         self.alias = alias
         self.provider = provider
         self.baseURL = baseURL
@@ -167,6 +169,7 @@ public struct ModelConfig: Sendable, Equatable {
         self.temperature = temperature
         self.maxOutputTokens = maxOutputTokens
         self.imageTokens = imageTokens
+        self.maxOutputTokensCeiling = max(maxOutputTokens, maxOutputTokensCeiling ?? maxOutputTokens * 4)
     }
 
     init(alias: String, reader r: ConfigReader, environment: [String: String], keepUnsetVariables: Bool = false) throws {
@@ -196,7 +199,8 @@ public struct ModelConfig: Sendable, Equatable {
             timeoutSeconds: try r.double("timeout_seconds", range: 0.1...86_400) ?? 120,
             temperature: try r.double("temperature", range: 0...2) ?? 0.2,
             maxOutputTokens: try r.int("max_output_tokens", range: 1...1_000_000) ?? 1024,
-            imageTokens: try r.int("image_tokens", range: 0...100_000) ?? 258)
+            imageTokens: try r.int("image_tokens", range: 0...100_000) ?? 258,
+            maxOutputTokensCeiling: try r.int("max_output_tokens_ceiling", range: 1...1_000_000))
     }
 
     /// `${NAME}` in a base URL is taken from the environment (e.g. a local server's port).

@@ -84,7 +84,8 @@ public struct GeminiFormat: WireFormat {
         if let u = json["usageMetadata"], let p = u["promptTokenCount"]?.numberValue {
             usage = TokenUsage(input: Int(p), output: Int(u["candidatesTokenCount"]?.numberValue ?? 0), estimated: false)
         }
-        return .answer(text: text, usage: usage)
+        return .answer(text: text, usage: usage, served: json["modelVersion"]?.stringValue,
+                       cut: candidate["finishReason"]?.stringValue == "MAX_TOKENS")
     }
 
     public func errorMessage(_ body: Data) -> String? {

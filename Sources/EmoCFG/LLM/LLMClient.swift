@@ -100,6 +100,22 @@ public final class LLMClient: Sendable {
         return p
     }
 
+    /// Before any request: whether `model`'s server says it takes no images. llama.cpp's server
+    /// advertises its modalities at `GET /props`; a server that says nothing (404, other errors,
+    /// another shape) is taken at its word later. Returns what to change, or nil.
+    public func imageInputRefusal(model: ModelConfig, stage: String) async -> String? {
+        guard model.provider == .openai else { return nil }
+        var root = model.baseURL
+        if root.hasSuffix("/v1") { root.removeLast(3) }
+        var req = HTTPClientRequest(url: root + "/props")
+        req.method = .GET
+        guard let response = try? await http.execute(req, timeout: .seconds(3)), response.status.code == 200,
+              let buffer = try? await response.body.collect(upTo: 1 << 20),
+              let json = try? JSONValue.parse(Data(buffer.readableBytesView)),
+              json["modalities"]?["vision"]?.boolValue == false else { return nil }
+        return Self.imagesRefused(model: model, stage: stage, providerMessage: "its server's GET /props says modalities.vision is false")
+    }
+
     /// Stops the run's requests: every later `send` that would reach a server throws `.storeFailed`
     /// (a stage whose own store write failed calls this, so no other item pays for an answer it
     /// cannot keep).
@@ -237,7 +253,12 @@ public final class LLMClient: Sendable {
         let apiKey = key_
 
         let format = wireFormat(for: model)
-        let body = format.body(for: request, model: model)
+        // An answer cut off at the output limit is asked again with the limit doubled, up to the ceiling.
+        var current = model
+        var body = format.body(for: request, model: current)
+        var worstCost = worstCost
+        var servedModel: String?
+        var failFast = false
         let limiter = limiters[model.alias] ?? RateLimiter(maxConcurrency: model.maxConcurrency, requestsPerMinute: nil, tokensPerMinute: nil)
         var attempt = 0
         var lastError = ""
@@ -250,18 +271,19 @@ public final class LLMClient: Sendable {
         attempts: while attempt < model.maxAttempts {
             if let reason = halted.reason { stoppedBy = .storeFailed(reason); break attempts }
             // Every attempt reserves its worst case before it is sent, retries included.
-            guard await budget.reserve(worstCost) else {
+            let reserved = worstCost
+            guard await budget.reserve(reserved) else {
                 await stats.update { $0.stoppedByBudget += 1 }
                 stoppedBy = .budgetExceeded(spent: await budget.spent, limit: options.maxCost ?? 0)
                 break attempts
             }
             attempt += 1
             if attempt > 1 { await stats.update { $0.retries += 1 } }
-            await limiter.acquire(tokens: estimatedIn + model.maxOutputTokens)
+            await limiter.acquire(tokens: estimatedIn + current.maxOutputTokens)
             if let reason = halted.reason {
                 // The store failed while this request waited for its turn: it is not sent.
                 await limiter.release()
-                await budget.settle(reserved: worstCost, actual: 0)
+                await budget.settle(reserved: reserved, actual: 0)
                 attempt -= 1
                 stoppedBy = .storeFailed(reason)
                 break attempts
@@ -276,17 +298,37 @@ public final class LLMClient: Sendable {
             case .transport(let message, let timedOut):
                 lastError = redact(message, apiKey)
                 lastStatus = nil
-                // A request that timed out may have been answered and billed: count the worst case.
-                if timedOut { usage = TokenUsage(input: estimatedIn, output: model.maxOutputTokens, estimated: true) }
+                if timedOut {
+                    lastError = String(format: "no answer within timeout_seconds = %g (models.%@.timeout_seconds; the time includes waiting in the server's queue)",
+                                       model.timeoutSeconds, model.alias)
+                    // A request that timed out may have been answered and billed: count the worst case.
+                    usage = TokenUsage(input: estimatedIn, output: current.maxOutputTokens, estimated: true)
+                }
             case .http(let status, let headers, let data):
                 lastStatus = status
                 if (200..<300).contains(status) {
                     switch format.parse(data) {
                     case .unreadable(let why):
                         lastError = redact("unusable answer: \(why)", apiKey)
-                        usage = TokenUsage(input: estimatedIn, output: min(model.maxOutputTokens, data.count / 4 + 1), estimated: true)
-                    case .answer(let text, let reported):
+                        usage = TokenUsage(input: estimatedIn, output: min(current.maxOutputTokens, data.count / 4 + 1), estimated: true)
+                    case .answer(let text, let reported, let served, let cut):
                         usage = reported ?? TokenUsage(input: estimatedIn, output: text.utf8.count / 4 + 1, estimated: true)
+                        servedModel = served ?? servedModel
+                        if cut {
+                            // The same request would be cut at the same place: ask with a larger limit.
+                            lastError = "the answer was cut off at max_output_tokens = \(current.maxOutputTokens)"
+                            if current.maxOutputTokens < model.maxOutputTokensCeiling {
+                                current.maxOutputTokens = min(current.maxOutputTokens * 2, model.maxOutputTokensCeiling)
+                                lastError += "; asking again with \(current.maxOutputTokens)"
+                                body = format.body(for: request, model: current)
+                                worstCost = current.cost(input: estimatedIn, output: current.maxOutputTokens)
+                                delay = 0
+                            } else {
+                                lastError += ", the ceiling (models.\(model.alias).max_output_tokens_ceiling); raise it, or ask for a shorter answer"
+                                failFast = true
+                            }
+                            break
+                        }
                         switch Self.validate(text, schema: request.schema) {
                         case .failure(let why):
                             lastError = redact("unusable answer: \(why)", apiKey)
@@ -297,10 +339,15 @@ public final class LLMClient: Sendable {
                 } else {
                     let providerMessage = format.errorMessage(data).map { redact($0, apiKey) } ?? "no error message"
                     lastError = Self.explain(status: status, model: model, providerMessage: providerMessage)
+                    if request.imageCount > 0, Self.refusesImages(providerMessage) {
+                        // Permanent for this model, whatever the status says: retrying sends the same images.
+                        lastError = Self.imagesRefused(model: model, stage: request.stage, providerMessage: providerMessage)
+                        failFast = true
+                    }
                     if status == 429, let wait = Self.retryAfter(headers) {
                         if wait > options.retryAfterCap {
                             lastError += String(format: "; the server asked to wait %.0f s, longer than the %.0f s the client waits", wait, options.retryAfterCap)
-                            await budget.settle(reserved: worstCost, actual: 0)
+                            await budget.settle(reserved: reserved, actual: 0)
                             await stats.update { $0.requests += 1 }
                             break attempts
                         }
@@ -309,7 +356,7 @@ public final class LLMClient: Sendable {
                 }
             }
             let cost = usage.map { model.cost(input: $0.input, output: $0.output) } ?? 0
-            await budget.settle(reserved: worstCost, actual: cost)
+            await budget.settle(reserved: reserved, actual: cost)
             if let usage {
                 billed.input += usage.input
                 billed.output += usage.output
@@ -323,17 +370,18 @@ public final class LLMClient: Sendable {
                 $0.cost += cost
             }
             if let answer, let usage {
-                await limiter.correct(estimated: estimatedIn + model.maxOutputTokens, actual: usage.input + usage.output)
+                await limiter.correct(estimated: estimatedIn + current.maxOutputTokens, actual: usage.input + usage.output)
                 let latency = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e6
                 let status = lastStatus ?? 200
                 let record = LLMCallRecord(
                     key: key, stage: request.stage, provider: model.provider.rawValue, model: model.model, ok: true,
                     httpStatus: status, response: outcome.body.map { redact($0, apiKey) }, answer: redact(answer.text, apiKey),
-                    attempts: attempt, usage: billed, cost: billedCost, latencyMs: latency, error: nil)
+                    attempts: attempt, usage: billed, cost: billedCost, latencyMs: latency, error: nil, servedModel: servedModel)
                 try keep(record)
                 await stats.update { $0.answered += 1 }
                 return LLMAnswer(text: answer.text, json: answer.json, usage: billed, cost: billedCost, cached: false, key: key, attempts: attempt)
             }
+            if failFast { break attempts }
             if case .http(let status, _, _) = outcome, Self.failsFast(status) { break attempts }  // retrying cannot fix it
             if attempt < model.maxAttempts {
                 logger.info("\(model.alias): attempt \(attempt) failed (\(lastError)); retrying in \(String(format: "%.2f", delay)) s")
@@ -347,7 +395,8 @@ public final class LLMClient: Sendable {
                 key: key, stage: request.stage, provider: model.provider.rawValue, model: model.model, ok: false,
                 httpStatus: lastStatus, response: nil, answer: nil, attempts: attempt, usage: billed,
                 cost: billedCost, latencyMs: Double(DispatchTime.now().uptimeNanoseconds - started) / 1e6,
-                error: stoppedBy.map { "\($0) after \(attempt) attempt\(attempt == 1 ? "" : "s"): \(lastError)" } ?? lastError)
+                error: stoppedBy.map { "\($0) after \(attempt) attempt\(attempt == 1 ? "" : "s"): \(lastError)" } ?? lastError,
+                servedModel: servedModel)
             try keep(record)
         }
         if let stoppedBy { throw stoppedBy }
@@ -425,6 +474,21 @@ public final class LLMClient: Sendable {
         default:
             return "HTTP \(status) (\(providerMessage))"
         }
+    }
+
+    /// Whether a server's error message says the model takes no image input (llama.cpp: "image input
+    /// is not supported"; others: "does not support image", "not a multimodal model").
+    static func refusesImages(_ message: String) -> Bool {
+        let m = message.lowercased()
+        return ["image input is not supported", "does not support image", "not a multimodal model", "images are not supported",
+                "image_url is not supported", "vision is not supported", "multimodal is not supported"].contains { m.contains($0) }
+    }
+
+    /// What to change when a model refuses the frames a stage sends.
+    static func imagesRefused(model: ModelConfig, stage: String, providerMessage: String) -> String {
+        let setting = ["verify", "rewrite"].contains(stage) ? "critic.judges / critic.rewriter" : "stages.\(stage)"
+        return "model '\(model.alias)' (\(model.model) at \(model.baseURL)) does not accept images (\(providerMessage)); "
+            + "the \(stage) requests carry the clip's frames, so point \(setting) in pipeline.yaml at a vision model"
     }
 
     /// Full-jitter exponential backoff: a random wait in [0, base × 2^(attempt−1)], capped.

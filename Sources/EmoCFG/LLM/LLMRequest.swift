@@ -92,7 +92,7 @@ public struct LLMRequest: Sendable, Equatable {
             "provider": .string(model.provider.rawValue), "model": .string(model.model),
             "json_mode": .string(model.jsonMode.rawValue), "temperature": model.temperature.map { .number($0) } ?? .null,
             "max_output_tokens": .number(Double(model.maxOutputTokens)), "messages": .array(messages),
-            "schema": schema ?? .null, "schema_name": .string(schemaName), "prompt_hash": .string(promptHash),
+            "schema": schema.map(SchemaOrder.withoutOrdering) ?? .null, "schema_name": .string(schemaName), "prompt_hash": .string(promptHash),
         ]
         if let endpoint { fields["endpoint"] = .string(endpoint) }
         return .object(fields)

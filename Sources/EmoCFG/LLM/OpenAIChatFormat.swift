@@ -24,9 +24,15 @@ public struct OpenAIChatFormat: WireFormat {
         if let schema = request.schema {
             switch model.jsonMode {
             case .schema:
+                // The schema goes in as written (properties in their authored order), spliced into
+                // the otherwise canonical body.
                 body["response_format"] = .object(["type": "json_schema", "json_schema": .object([
-                    "name": .string(request.schemaName), "schema": schema, "strict": true,
+                    "name": .string(request.schemaName), "schema": .string(Self.schemaSlot), "strict": true,
                 ])])
+                let text = JSONValue.object(body).canonical
+                let slot = "\"" + Self.schemaSlot + "\""
+                guard let r = text.range(of: slot, options: .backwards) else { return Data(text.utf8) }
+                return Data(text.replacingCharacters(in: r, with: SchemaOrder.wireText(schema)).utf8)
             case .object:
                 body["response_format"] = .object(["type": "json_object"])
             case .prompt:
@@ -35,6 +41,10 @@ public struct OpenAIChatFormat: WireFormat {
         }
         return JSONValue.object(body).canonicalData
     }
+
+    /// Stands for the schema in the body until the schema's ordered text replaces it (the last
+    /// occurrence: `response_format` is written after `messages`, keys being sorted).
+    static let schemaSlot = "@@emocfg-schema@@"
 
     /// A system or assistant turn as a plain string; a user turn with images as content parts.
     static func message(_ m: LLMMessage) -> JSONValue {
@@ -70,7 +80,8 @@ public struct OpenAIChatFormat: WireFormat {
         if let u = json["usage"], let p = u["prompt_tokens"]?.numberValue, let c = u["completion_tokens"]?.numberValue {
             usage = TokenUsage(input: Int(p), output: Int(c), estimated: false)
         }
-        return .answer(text: text, usage: usage)
+        return .answer(text: text, usage: usage, served: json["model"]?.stringValue,
+                       cut: choice["finish_reason"]?.stringValue == "length")
     }
 
     public func errorMessage(_ body: Data) -> String? {

@@ -2,8 +2,10 @@ import Foundation
 
 /// What a provider's server answered, before the client decides to retry, fail or keep it.
 public enum ProviderReply: Sendable, Equatable {
-    /// The model's text and the usage the server reported (nil when it reported none).
-    case answer(text: String, usage: TokenUsage?)
+    /// The model's text, the usage the server reported (nil when it reported none), the model the
+    /// server says answered (nil when it did not say), and whether the answer was cut off at the
+    /// output-token limit (`finish_reason: length`, `finishReason: MAX_TOKENS`).
+    case answer(text: String, usage: TokenUsage?, served: String?, cut: Bool)
     /// A 2xx body the client cannot read (truncated JSON, no choices, …), with what was wrong.
     case unreadable(String)
 }
@@ -24,7 +26,7 @@ public protocol WireFormat: Sendable {
 extension WireFormat {
     /// Asks for the answer's JSON in the prompt itself, for servers that cannot enforce a schema.
     static func schemaInstruction(_ schema: JSONValue) -> String {
-        "\n\nAnswer with one JSON object that satisfies this JSON Schema, and nothing else.\nBEGIN SCHEMA\n\(schema.canonical)\nEND SCHEMA"
+        "\n\nAnswer with one JSON object that satisfies this JSON Schema, and nothing else.\nBEGIN SCHEMA\n\(SchemaOrder.wireText(schema))\nEND SCHEMA"
     }
 
     /// The messages with the schema instruction appended to the last user turn.

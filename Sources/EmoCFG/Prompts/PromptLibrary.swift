@@ -75,7 +75,9 @@ public struct PromptLibrary: Sendable {
     public func schemaURL(_ name: String) -> URL { schemas.appendingPathComponent(name + ".schema.json") }
 
     /// The answer schema `name`, without the keys that only document it (`$schema`, `title`), which
-    /// some servers reject inside `response_format`.
+    /// some servers reject inside `response_format`; the order of each object's properties as
+    /// written in the file is kept (`SchemaOrder`): a server that constrains its output writes the
+    /// fields in that order, so a schema lists the reasoning before the conclusion.
     public func schema(_ name: String) throws -> JSONValue {
         let url = schemaURL(name)
         guard let data = try? Data(contentsOf: url) else {
@@ -83,7 +85,7 @@ public struct PromptLibrary: Sendable {
         }
         let parsed: JSONValue
         do {
-            parsed = try JSONValue.parse(data)
+            parsed = try SchemaOrder.parse(data)
         } catch {
             throw PromptError(file: url.path, message: "is not valid JSON: \(error)")
         }

@@ -241,6 +241,10 @@ enum Migrations {
                 );
                 """)
         }
+        m.registerMigration("v10-served-model") { db in
+            // The model the server says answered a call, beside the configured name.
+            try db.execute(sql: "ALTER TABLE llm_calls ADD COLUMN served_model TEXT")
+        }
         return m
     }
 }

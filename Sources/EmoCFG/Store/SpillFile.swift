@@ -34,19 +34,20 @@ public final class SpillFile: @unchecked Sendable {
         var cost: Double
         var latencyMs: Double?
         var error: String?
+        var servedModel: String?
 
         init(_ c: LLMCallRecord) {
             key = c.key; stage = c.stage; provider = c.provider; model = c.model; ok = c.ok; httpStatus = c.httpStatus
             response = c.response?.base64EncodedString(); answer = c.answer; attempts = c.attempts
             tokensIn = c.usage.input; tokensOut = c.usage.output; estimated = c.usage.estimated; cost = c.cost
-            latencyMs = c.latencyMs; error = c.error
+            latencyMs = c.latencyMs; error = c.error; servedModel = c.servedModel
         }
 
         var call: LLMCallRecord {
             LLMCallRecord(key: key, stage: stage, provider: provider, model: model, ok: ok, httpStatus: httpStatus,
                           response: response.flatMap { Data(base64Encoded: $0) }, answer: answer, attempts: attempts,
                           usage: TokenUsage(input: tokensIn, output: tokensOut, estimated: estimated), cost: cost,
-                          latencyMs: latencyMs, error: error)
+                          latencyMs: latencyMs, error: error, servedModel: servedModel)
         }
     }
 

@@ -18,9 +18,13 @@ public struct LLMCallRecord: Sendable, Equatable {
     public var cost: Double
     public var latencyMs: Double?
     public var error: String?
+    /// The model the server says answered (OpenAI `model`, Gemini `modelVersion`), which may differ
+    /// from the configured name (an alias, a router, a local server serving whatever it loaded).
+    public var servedModel: String?
 
     public init(key: String, stage: String, provider: String, model: String, ok: Bool, httpStatus: Int?, response: Data?,
-                answer: String?, attempts: Int, usage: TokenUsage, cost: Double, latencyMs: Double?, error: String?) {
+                answer: String?, attempts: Int, usage: TokenUsage, cost: Double, latencyMs: Double?, error: String?,
+                servedModel: String? = nil) {
         self.key = key
         self.stage = stage
         self.provider = provider
@@ -34,6 +38,7 @@ public struct LLMCallRecord: Sendable, Equatable {
         self.cost = cost
         self.latencyMs = latencyMs
         self.error = error
+        self.servedModel = servedModel
     }
 }
 
@@ -66,8 +71,8 @@ extension Store {
     static func insertCall(_ c: LLMCallRecord, _ db: Database) throws {
         try db.execute(sql: """
                 INSERT INTO llm_calls (key, stage, provider, model, status, http_status, response, answer, attempts,
-                    tokens_in, tokens_out, tokens_estimated, cost, latency_ms, error, created_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    tokens_in, tokens_out, tokens_estimated, cost, latency_ms, error, created_at, served_model)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT(key) DO UPDATE SET
                     attempts = llm_calls.attempts + excluded.attempts,
                     tokens_in = llm_calls.tokens_in + excluded.tokens_in,
@@ -80,10 +85,11 @@ extension Store {
                     answer = CASE WHEN llm_calls.status = 'ok' THEN llm_calls.answer ELSE excluded.answer END,
                     error = CASE WHEN llm_calls.status = 'ok' THEN llm_calls.error ELSE excluded.error END,
                     latency_ms = excluded.latency_ms,
+                    served_model = COALESCE(excluded.served_model, llm_calls.served_model),
                     created_at = excluded.created_at
                 """, arguments: [c.key, c.stage, c.provider, c.model, c.ok ? "ok" : "failed", c.httpStatus,
                                  c.response.map { Zstd.compress($0) }, c.answer, c.attempts, c.usage.input, c.usage.output,
-                                 c.usage.estimated, c.cost, c.latencyMs, c.error, Store.timestamp()])
+                                 c.usage.estimated, c.cost, c.latencyMs, c.error, Store.timestamp(), c.servedModel])
     }
 
     static func decodeCall(_ r: Row) -> LLMCallRecord {
@@ -91,7 +97,7 @@ extension Store {
             key: r["key"], stage: r["stage"], provider: r["provider"], model: r["model"], ok: (r["status"] as String) == "ok",
             httpStatus: r["http_status"], response: (r["response"] as Data?).flatMap(Zstd.decompress), answer: r["answer"],
             attempts: r["attempts"], usage: TokenUsage(input: r["tokens_in"], output: r["tokens_out"], estimated: r["tokens_estimated"]),
-            cost: r["cost"], latencyMs: r["latency_ms"], error: r["error"])
+            cost: r["cost"], latencyMs: r["latency_ms"], error: r["error"], servedModel: r["served_model"])
     }
 
     public func call(key: String) throws -> LLMCallRecord? {
@@ -112,6 +118,21 @@ extension Store {
             t.tokensOut = r["tout"] ?? 0
             t.cost = r["cost"] ?? 0
             return t
+        }
+    }
+}
+
+extension Store {
+    /// The models the servers said answered each configured model name of a stage, e.g. three judges
+    /// configured as different models but served by one.
+    public func servedModels(stage: String) throws -> [String: Set<String>] {
+        try read { db in
+            var out: [String: Set<String>] = [:]
+            for r in try Row.fetchAll(db, sql: "SELECT DISTINCT model, served_model FROM llm_calls WHERE stage = ? AND served_model IS NOT NULL",
+                                      arguments: [stage]) {
+                out[r["model"], default: []].insert(r["served_model"])
+            }
+            return out
         }
     }
 }
