@@ -279,10 +279,27 @@ public struct CriticRunner: Sendable {
                 content["question"] = answer.json?["question"] ?? content["question"] ?? ""
                 content["answer"] = answer.json?["answer"] ?? ""
                 content["rewritten_from"] = .string(current.uid)
+                // The parent's structured detail described the parent's answer: rebuilt from the rewrite's own.
+                if content["detail"] != nil { content["detail"] = .object([current.task == .rationale ? "rationale" : "answer": content["answer"]!]) }
                 let child = NewSample(
                     uid: "\(root)#r\(current.round + 1)", clipUID: current.clipUID, stage: current.stage, task: current.task,
                     form: current.form, content: .object(content), promptID: rewritePrompt.id, promptHash: rewritePrompt.hash,
                     model: rewriter.alias, llmCall: answer.key, parentUID: current.uid, round: current.round + 1, status: .pending)
+                let suggestions = verdicts.filter { !$0.pass }.map(\.suggestion)
+                let gate = ContentGates.copiesSuggestion(content["answer"]?.stringValue ?? "", suggestions: suggestions)
+                    ? "the rewrite copies a judge's suggestion instead of answering"
+                    : pipeline.gates.problem(stage: current.stage, task: current.task.rawValue, question: content["question"]?.stringValue ?? "",
+                                             answer: content["answer"]?.stringValue ?? "", aspect: content["aspect"]?.stringValue)
+                if let gate {
+                    // A rewrite that says nothing fixes nothing: the sample is rejected with the gate's reason.
+                    do {
+                        try store.recordGated(child, reason: gate)
+                        try store.decide(sample: current.uid, status: .rejected, reasons: "rewrite kept out by a content gate (\(gate)): " + reasons)
+                    } catch {
+                        return storeFailure(error)
+                    }
+                    return .rejected(rewrites: rewrites, abstained: abstained)
+                }
                 do {
                     try store.decide(sample: current.uid, status: .rejected, reasons: "rewritten: " + reasons, rewrite: child)
                 } catch {
@@ -300,8 +317,11 @@ public struct CriticRunner: Sendable {
             "frame_count": "\(frames.count)", "task": s.task.rawValue, "rubric": rubric,
             "question": Self.question(s), "answer": s.content["answer"]?.stringValue ?? "",
         ])
-        return LLMRequest(stage: "verify", messages: [.system(judgePrompt.system), .user(frames.map { .image($0) } + [.text(text)])],
-                          schema: verdictSchema, schemaName: "critic_verdict", promptID: judgePrompt.id, promptHash: judgePrompt.hash)
+        var request = LLMRequest(stage: "verify", messages: [.system(judgePrompt.system), .user(frames.map { .image($0) } + [.text(text)])],
+                                 schema: verdictSchema, schemaName: "critic_verdict", promptID: judgePrompt.id, promptHash: judgePrompt.hash)
+        // A verdict that passes while listing what is wrong is asked again, then counts as an abstention.
+        request.checks = [.passMeansNoWrongAspects]
+        return request
     }
 
     func rewriteRequest(_ s: NewSample, feedback: String, frames: [LLMImage]) -> LLMRequest {

@@ -146,6 +146,7 @@ struct AnnotateCommand: AsyncParsableCommand {
         var out = String(format: "%@: in %d, done %d, failed %d, skipped %d, samples %d, requests %d (cached %d, retries %d), tokens %d, cost $%.4f, %.1f s",
                          s.stage, s.itemsIn, s.done, s.failed, s.skipped, s.samples, s.llm.requests, s.llm.cacheHits, s.llm.retries,
                          s.llm.tokensIn + s.llm.tokensOut, s.llm.cost, s.seconds)
+        if s.gated > 0 { out += ", gated \(s.gated)" }
         if let note = s.note { out += "\n  \(note)" }
         return out
     }

@@ -362,3 +362,76 @@ final class EmptyAnswerTests: XCTestCase {
         XCTAssertTrue(failures.allSatisfy { $0.reason.contains("made no sample") && $0.reason.contains("note") }, "\(failures)")
     }
 }
+
+/// Content gates: what passes a schema but says nothing.
+final class ContentGateTests: XCTestCase {
+    func test_gates_catch_empty_questions_echoed_answers_fragments_and_copied_suggestions() {
+        let g = ContentGates()
+        XCTAssertNotNil(g.problem(stage: "qa", task: "qa", question: "Gender", answer: "Gender", aspect: "gender"))
+        XCTAssertNotNil(g.problem(stage: "qa", task: "qa", question: "Hair?", answer: "Black.", aspect: "hair_color"), "too short")
+        XCTAssertNotNil(g.problem(stage: "qa", task: "qa", question: "What is the hair colour?", answer: "what is the hair colour", aspect: "hair_color"))
+        XCTAssertNil(g.problem(stage: "qa", task: "qa", question: "What is the hair colour?", answer: "Black.", aspect: "hair_color"))
+        XCTAssertNotNil(g.problem(stage: "caption", task: "emotion", question: "", answer: "Sad.", aspect: nil))
+        XCTAssertNil(g.problem(stage: "instruct", task: "emotion", question: "Which emotion?", answer: "B", aspect: nil), "label answers are letters")
+        XCTAssertTrue(ContentGates.copiesSuggestion("It should be a good hair style", suggestions: ["It should be a good hair style."]))
+        XCTAssertFalse(ContentGates.copiesSuggestion("The person has short black hair.", suggestions: ["Mention the hair colour."]))
+    }
+
+    func test_gate_lengths_are_read_from_the_pipeline_file() throws {
+        let config = try PipelineConfig.parse(yaml: "gates: {min_question_chars: 3, min_text_chars: 40}\n", file: "p.yaml")
+        XCTAssertEqual(config.gates.minQuestionChars, 3)
+        XCTAssertEqual(config.gates.minTextChars, 40)
+        XCTAssertThrowsError(try PipelineConfig.parse(yaml: "gates: {min_words: 3}\n", file: "p.yaml")) { e in
+            XCTAssertTrue("\(e)".contains("min_words"), "\(e)")
+        }
+    }
+
+    struct EchoQAStage: ModelStage {
+        var name: String { "qa" }
+        var needsFrames: Bool { false }
+        var steps: Int { 1 }
+        var answerFields: [[String]] { [["note"]] }
+        func pendingItems(store: Store, sources: [String]?) throws -> [StageItem] {
+            try store.clips().filter { $0.status == .ok }.prefix(1).map { StageItem(id: $0.uid, clip: $0) }
+        }
+        func request(for item: StageItem, step: Int, previous: [JSONValue], frames: [LLMImage]) throws -> LLMRequest {
+            LLMRequest(stage: "qa", messages: [.user([.text("Ask about \(item.id).")])],
+                       schema: ["type": "object", "required": ["note"], "properties": ["note": ["type": "string"]]],
+                       schemaName: "note", promptID: "test/qa", promptHash: "h")
+        }
+        func samples(for item: StageItem, answers: [LLMAnswer], model: ModelConfig) -> [NewSample] {
+            [("gender", "Gender", "Gender"), ("hair_color", "What colour is the person's hair?", "Black.")].map { aspect, q, a in
+                NewSample(uid: "qa/\(item.clip.uid)/\(aspect)", clipUID: item.clip.uid, stage: "qa", task: .qa, form: .open,
+                          content: ["question": .string(q), "answer": .string(a), "aspect": .string(aspect)],
+                          promptID: "test/qa", promptHash: "h", llmCall: answers.first?.key)
+            }
+        }
+    }
+
+    func test_the_runner_keeps_out_and_records_gated_pairs_and_keeps_the_rest() throws {
+        let standin = try Standin()
+        defer { standin.stop() }
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("emocfg-gates-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let db = dir.appendingPathComponent("s.sqlite").path
+        let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        XCTAssertEqual(try runExecutable("emocfg", ["ingest", "--sources", "samples/sources.yaml", "--source", "RAVDESS", "--db", db], in: repo).status, 0)
+        let store = try Store(path: db)
+        let pipeline = try PipelineConfig.parse(yaml: """
+            models:
+              text: {provider: openai, base_url: "\(standin.baseURL)/v1", model: standin-text, key_env: EMOCFG_TEST_KEY}
+            stages:
+              qa: text
+            """, file: "p.yaml")
+        let client = LLMClient(store: store, models: Array(pipeline.models.values), environment: ["EMOCFG_TEST_KEY": "k-123456"])
+        let summary = try blocking { try await AnnotateRunner(store: store, pipeline: pipeline, client: client).run(EchoQAStage()) }
+        XCTAssertEqual(summary.done, 1)
+        XCTAssertEqual(summary.samples, 1)
+        XCTAssertEqual(summary.gated, 1)
+        XCTAssertEqual(try store.samples(stage: "qa").map { $0.content["aspect"]?.stringValue }, ["hair_color"])
+        let gated = try store.read { try Row.fetchAll($0, sql: "SELECT uid, reason FROM gated_content") }
+        XCTAssertEqual(gated.count, 1)
+        XCTAssertTrue((gated[0]["reason"] as String).contains("only the aspect's name"), gated[0]["reason"] as String)
+    }
+}

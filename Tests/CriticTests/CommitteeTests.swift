@@ -167,6 +167,35 @@ final class CommitteeTests: XCTestCase {
         XCTAssertTrue(reasons.hasPrefix("rewritten: judge-a: emotion; say the emotion the face shows"), reasons)
     }
 
+    func test_a_rewrite_that_copies_a_judges_suggestion_is_kept_out_and_the_sample_rejected() throws {
+        try store.upsertSamples([sample("copycat")])
+        for judge in ["judge-a", "judge-b", "judge-c"] { try script(judge, "copycat", pass: false) }
+        // The rewriter answers with the judges' suggestion itself.
+        try standin.answers(#"[{"model": "writer", "times": -1, "content": {"question": "What emotion is shown?", "answer": "Say the emotion the face shows."}}]"#)
+        let summary = try verify(try pipeline(rounds: 2))
+        XCTAssertEqual(summary.rejected, 1)
+        XCTAssertEqual(summary.rewritten, 0)
+        XCTAssertEqual(try status("copycat"), .rejected)
+        let reasons = try XCTUnwrap(try store.decisionReasons(sample: "caption/\(clip!)/copycat"))
+        XCTAssertTrue(reasons.contains("copies a judge's suggestion"), reasons)
+        XCTAssertEqual(try store.gatedCounts().first?.stage, "caption")
+        XCTAssertNil(try store.samples().first { $0.uid.hasSuffix("copycat#r1") }, "the copy never becomes a sample")
+    }
+
+    func test_a_verdict_that_passes_while_listing_wrong_aspects_is_asked_again_then_an_abstention() throws {
+        try store.upsertSamples([sample("confused")])
+        try standin.answers(#"[{"model": "judge-a", "match": "confused", "times": -1, "content": {"pass": true, "wrong_aspects": ["emotion", "hair"], "suggestion": ""}}]"#)
+        try script("judge-b", "confused", pass: true)
+        try script("judge-c", "confused", pass: true)
+        let summary = try verify(try pipeline(maxAttempts: 2))
+        XCTAssertEqual(summary.abstentions, 1)
+        XCTAssertEqual(try standin.control("GET", "/_standin/stats")["by_model"]?["judge-a"]?.numberValue, 2, "asked again once")
+        let a = try XCTUnwrap(try store.abstentions().first)
+        XCTAssertEqual(a.judge, "judge-a")
+        XCTAssertTrue(a.reason.contains("contradicts itself") && a.reason.contains("emotion, hair"), a.reason)
+        XCTAssertEqual(try status("confused"), .accepted, "the two consistent judges pass it")
+    }
+
     func test_a_sample_that_fails_until_max_rounds_is_rejected_with_its_reasons() throws {
         try store.upsertSamples([sample("hopeless")])
         for judge in ["judge-a", "judge-b", "judge-c"] {

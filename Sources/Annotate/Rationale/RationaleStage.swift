@@ -38,12 +38,19 @@ public struct RationaleStage: ModelStage {
                           schema: schema, schemaName: "rationale", promptID: prompt.id, promptHash: prompt.hash)
     }
 
+    /// The parent's question, ended as a sentence, and the request for the cues.
+    static func question(_ parent: String) -> String {
+        var q = parent.trimmingCharacters(in: .whitespacesAndNewlines)
+        if let last = q.last, !".?!:".contains(last) { q += "?" }
+        return (q.isEmpty ? "" : q + " ") + "Explain which cues support your answer."
+    }
+
     public func samples(for item: StageItem, answers: [LLMAnswer], model: ModelConfig) -> [NewSample] {
         guard let a = answers.first, let rationale = a.json?["rationale"]?.stringValue else { return [] }
         let parent = item.inputs[0]
         return [NewSample(
             uid: Self.uid(parent.uid), clipUID: parent.clipUID, stage: name, task: .rationale, form: .open,
-            content: .object(["question": .string((parent.content["question"]?.stringValue ?? "") + " Explain which cues support your answer."),
+            content: .object(["question": .string(Self.question(parent.content["question"]?.stringValue ?? "")),
                               "answer": .string(rationale), "of": .string(parent.stage), "detail": a.json ?? .null]),
             promptID: prompt.id, promptHash: prompt.hash, model: model.alias, llmCall: a.key, parentUID: parent.uid)]
     }

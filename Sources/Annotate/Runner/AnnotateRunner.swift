@@ -24,8 +24,8 @@ public struct AnnotateRunner: Sendable {
     }
 
     enum ItemOutcome: Sendable {
-        case done(samples: Int)
-        case failed(String)
+        case done(samples: Int, gated: Int)
+        case failed(String, gated: Int)
         case dryRun
         case budget
         /// Another process holds the item or finished it during this run.
@@ -81,11 +81,13 @@ public struct AnnotateRunner: Sendable {
             await self.process(item, stage: stage, model: model, root: roots[item.clip.source], frames: frames, claims: claims)
         }) { outcome in
             switch outcome {
-            case .done(let n):
+            case .done(let n, let g):
                 summary.done += 1
                 summary.samples += n
-            case .failed:
+                summary.gated += g
+            case .failed(_, let g):
                 summary.failed += 1
+                summary.gated += g
             case .dryRun:
                 summary.done += 1
             case .budget:
@@ -119,6 +121,9 @@ public struct AnnotateRunner: Sendable {
         }
         if summary.elsewhere > 0 {
             notes.append("\(summary.elsewhere) items left to another process working on the same store")
+        }
+        if summary.gated > 0 {
+            notes.append("\(summary.gated) answers kept out by content gates (table gated_content; pipeline.yaml gates:)")
         }
         if summary.failed > 0 {
             notes.append("\(summary.failed) items failed, each recorded with its reason: emocfg status --failures")
@@ -168,13 +173,13 @@ public struct AnnotateRunner: Sendable {
     }
 
     /// Records why an item failed; a store that cannot take even that stops the run.
-    func failed(_ stage: String, _ item: StageItem, _ reason: String) -> ItemOutcome {
+    func failed(_ stage: String, _ item: StageItem, _ reason: String, gated: Int = 0) -> ItemOutcome {
         do {
             try store.recordFailure(stage: stage, item: item.id, clip: item.clip.uid, reason: reason)
         } catch {
             return storeFailure(error)
         }
-        return .failed(reason)
+        return .failed(reason, gated: gated)
     }
 
     func work(_ item: StageItem, stage: any ModelStage, model: ModelConfig, root: String?, frames settings: FrameSettings) async -> ItemOutcome {
@@ -216,7 +221,22 @@ public struct AnnotateRunner: Sendable {
                 }
             }
         }
-        let samples = stage.samples(for: item, answers: answers, model: model)
+        let made = stage.samples(for: item, answers: answers, model: model)
+        // Content gates: what passed the schema but says nothing is recorded and left out.
+        var samples: [NewSample] = []
+        var gated: [String] = []
+        for sample in made {
+            if let why = pipeline.gates.problem(stage: sample.stage, task: sample.task.rawValue, question: sample.content["question"]?.stringValue ?? "",
+                                                answer: sample.content["answer"]?.stringValue ?? "", aspect: sample.content["aspect"]?.stringValue) {
+                do { try store.recordGated(sample, reason: why) } catch { return storeFailure(error) }
+                gated.append(why)
+            } else {
+                samples.append(sample)
+            }
+        }
+        if samples.isEmpty, !gated.isEmpty {
+            return failed(stage.name, item, "every answer was kept out by a content gate: \(gated.joined(separator: "; ")) (pipeline.yaml gates:)", gated: gated.count)
+        }
         guard !samples.isEmpty else {
             // The answers passed their schema but hold nothing the stage can use (a schema that
             // does not require the field the stage reads): recorded, not left pending unexplained.
@@ -228,6 +248,6 @@ public struct AnnotateRunner: Sendable {
         } catch {
             return storeFailure(error)
         }
-        return .done(samples: samples.count)
+        return .done(samples: samples.count, gated: gated.count)
     }
 }

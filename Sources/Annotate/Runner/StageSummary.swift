@@ -14,6 +14,8 @@ public struct StageSummary: Codable, Sendable, Equatable {
     public var skipped = 0
     /// Samples written.
     public var samples = 0
+    /// Answers that passed their schema but a content gate kept out (recorded in `gated_content`).
+    public var gated = 0
     public var llm = LLMRunCounts()
     public var seconds = 0.0
     /// Items another process sharing the store held or finished (counted in `skipped` too).

@@ -31,8 +31,10 @@ public struct PipelineConfig: Sendable {
     /// The critic's and export's sections, kept as read for the stages that use them.
     public var critic: ConfigReader?
     public var export: ConfigReader?
+    /// Checks of generated content beyond the schemas (`gates:`).
+    public var gates = ContentGates()
 
-    public static let topLevelKeys = ["models", "stages", "frames", "critic", "export"]
+    public static let topLevelKeys = ["models", "stages", "frames", "critic", "export", "gates"]
     public static let stageNames = ["caption", "qa", "rationale", "rewrite"]
 
     /// `keepUnsetVariables`: a `${NAME}` the environment lacks stays as written instead of being an
@@ -78,8 +80,10 @@ public struct PipelineConfig: Sendable {
             frames.margin = try f.double("margin") ?? frames.margin
             frames.jpegQuality = try f.int("jpeg_quality", range: 1...31) ?? frames.jpegQuality
         }
-        return PipelineConfig(file: file, models: models, stages: stages, frames: frames,
-                              critic: root.child("critic"), export: root.child("export"))
+        var config = PipelineConfig(file: file, models: models, stages: stages, frames: frames,
+                                    critic: root.child("critic"), export: root.child("export"))
+        config.gates = try ContentGates.read(root.child("gates"))
+        return config
     }
 
     /// The model a stage uses; an error naming the file when the stage has none.

@@ -231,7 +231,7 @@ public final class LLMClient: Sendable {
     /// The stored answer to `key`, if it is there and still satisfies the request's schema.
     private func storedAnswer(key: String, request: LLMRequest) -> LLMAnswer? {
         guard let hit = try? store.cachedCall(key: key), let text = hit.answer,
-              case .success(let json) = Self.validate(text, schema: request.schema) else { return nil }
+              case .success(let json) = Self.validate(text, schema: request.schema, checks: request.checks) else { return nil }
         return LLMAnswer(text: text, json: json, usage: hit.usage, cost: hit.cost, cached: true, key: key, attempts: hit.attempts)
     }
 
@@ -329,7 +329,7 @@ public final class LLMClient: Sendable {
                             }
                             break
                         }
-                        switch Self.validate(text, schema: request.schema) {
+                        switch Self.validate(text, schema: request.schema, checks: request.checks) {
                         case .failure(let why):
                             lastError = redact("unusable answer: \(why)", apiKey)
                         case .success(let json):
@@ -512,7 +512,7 @@ public final class LLMClient: Sendable {
     }
 
     /// The answer text parsed as JSON (code fences tolerated) and checked against `schema`.
-    static func validate(_ text: String, schema: JSONValue?) -> Result<JSONValue?, ValidationFailure> {
+    static func validate(_ text: String, schema: JSONValue?, checks: [AnswerCheck] = []) -> Result<JSONValue?, ValidationFailure> {
         guard let schema else { return .success(nil) }
         var body = text.trimmingCharacters(in: .whitespacesAndNewlines)
         if body.isEmpty { return .failure(ValidationFailure(reason: "the answer is empty")) }
@@ -526,6 +526,9 @@ public final class LLMClient: Sendable {
         let problems = JSONSchemaValidator.violations(of: json, against: schema)
         guard problems.isEmpty else {
             return .failure(ValidationFailure(reason: "the answer breaks the schema: \(problems.prefix(3).joined(separator: "; "))"))
+        }
+        if let problem = checks.lazy.compactMap({ $0.problem(json) }).first {
+            return .failure(ValidationFailure(reason: "the answer contradicts itself: \(problem)"))
         }
         return .success(json)
     }

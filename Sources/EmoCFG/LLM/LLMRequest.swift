@@ -46,6 +46,9 @@ public struct LLMRequest: Sendable, Equatable {
     /// The prompt file's id and SHA-256: a changed prompt is a new request.
     public var promptID: String
     public var promptHash: String
+    /// Checks of the answer beyond its schema; an answer that fails one is unusable (retried, then
+    /// failed with the reason). Not part of the cache key: they decide what is kept, not what is asked.
+    public var checks: [AnswerCheck] = []
 
     public init(stage: String, messages: [LLMMessage], schema: JSONValue?, schemaName: String,
                 promptID: String, promptHash: String) {
@@ -102,6 +105,23 @@ public struct LLMRequest: Sendable, Equatable {
     public func estimatedInputTokens(for model: ModelConfig) -> Int {
         let schemaChars = schema?.canonical.count ?? 0
         return (textLength + schemaChars) / 4 + 1 + imageCount * model.imageTokens
+    }
+}
+
+/// A check of an answer that a JSON Schema cannot express.
+public enum AnswerCheck: Sendable, Equatable {
+    /// A verdict (`pass`, `wrong_aspects`) that passes while listing wrong aspects contradicts itself.
+    case passMeansNoWrongAspects
+
+    /// Why `answer` fails the check, or nil.
+    public func problem(_ answer: JSONValue) -> String? {
+        switch self {
+        case .passMeansNoWrongAspects:
+            if answer["pass"]?.boolValue == true, let wrong = answer["wrong_aspects"]?.arrayValue, !wrong.isEmpty {
+                return "the verdict passes the sample while listing wrong aspects (\(wrong.compactMap(\.stringValue).joined(separator: ", ")))"
+            }
+            return nil
+        }
     }
 }
 

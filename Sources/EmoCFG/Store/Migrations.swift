@@ -242,8 +242,21 @@ enum Migrations {
                 """)
         }
         m.registerMigration("v10-served-model") { db in
-            // The model the server says answered a call, beside the configured name.
-            try db.execute(sql: "ALTER TABLE llm_calls ADD COLUMN served_model TEXT")
+            // The model the server says answered a call, beside the configured name; content the
+            // gates kept out of the samples, with the reason.
+            try db.execute(sql: """
+                ALTER TABLE llm_calls ADD COLUMN served_model TEXT;
+                CREATE TABLE gated_content (
+                    stage TEXT NOT NULL,                 -- caption | qa | rationale | rewrite
+                    uid TEXT NOT NULL,                   -- the sample it would have been
+                    clip_uid TEXT,
+                    reason TEXT NOT NULL,                -- the gate that stopped it
+                    content TEXT NOT NULL,               -- what the model wrote (canonical JSON)
+                    llm_call TEXT,
+                    created_at TEXT NOT NULL,
+                    PRIMARY KEY (stage, uid)
+                );
+                """)
         }
         return m
     }

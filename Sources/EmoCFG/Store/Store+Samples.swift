@@ -203,3 +203,21 @@ extension Store {
         }
     }
 }
+
+extension Store {
+    /// Records content a gate kept out of the samples (replaced when the same sample is gated again).
+    public func recordGated(_ sample: NewSample, reason: String) throws {
+        try write { db in
+            try db.execute(sql: """
+                INSERT OR REPLACE INTO gated_content (stage, uid, clip_uid, reason, content, llm_call, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [sample.stage, sample.uid, sample.clipUID, reason, sample.content.canonical, sample.llmCall, Store.timestamp()])
+        }
+    }
+
+    /// Gated content per stage and reason, most frequent first.
+    public func gatedCounts() throws -> [(stage: String, count: Int)] {
+        try read { db in
+            try Row.fetchAll(db, sql: "SELECT stage, count(*) AS n FROM gated_content GROUP BY stage ORDER BY n DESC").map { ($0["stage"], $0["n"]) }
+        }
+    }
+}
