@@ -143,9 +143,10 @@ struct VerifyCommand: AsyncParsableCommand {
     }
 
     static func render(_ r: CriticReport) -> String {
-        var t = TextTable(header: ["source", "task", "samples", "accepted", "rewritten", "rejected", "pending"])
+        // samples = accepted + rejected + pending; "rewritten" counts those of them that were rewritten on the way.
+        var t = TextTable(header: ["source", "task", "samples", "accepted", "rejected", "pending", "of them rewritten"])
         for o in r.outcomes {
-            t.rows.append([o.source, o.task, "\(o.samples)", "\(o.accepted)", "\(o.rewritten)", "\(o.rejected)", "\(o.pending)"])
+            t.rows.append([o.source, o.task, "\(o.samples)", "\(o.accepted)", "\(o.rejected)", "\(o.pending)", "\(o.rewritten)"])
         }
         var j = TextTable(header: ["judge", "verdicts", "passes", "pass rate", "abstentions"])
         for (name, s) in r.judges.sorted(by: { $0.key < $1.key }) {
