@@ -12,13 +12,15 @@ struct SchemaInstance {
     let root: JSON
     let seed: AnswerSeed
 
-    func instance() -> JSON { Self.consistentVerdict(value(for: root, name: "answer", index: 0, ordinal: "", depth: 0)) }
+    func instance() -> JSON { consistentVerdict(value(for: root, name: "answer", index: 0, ordinal: "", depth: 0)) }
 
     /// A judge's verdict as a sensible judge writes it: one that passes lists nothing wrong (clients
-    /// treat a pass with wrong aspects as a verdict that contradicts itself).
-    static func consistentVerdict(_ v: JSON) -> JSON {
+    /// treat a pass with wrong aspects as a verdict that contradicts itself), where the schema
+    /// allows an empty list.
+    func consistentVerdict(_ v: JSON) -> JSON {
         guard case .object(var members) = v, case .bool(true)? = v["pass"],
-              let i = members.firstIndex(where: { $0.key == "wrong_aspects" }) else { return v }
+              let i = members.firstIndex(where: { $0.key == "wrong_aspects" }),
+              (root["properties"]?["wrong_aspects"]?["minItems"]?.integer ?? 0) == 0 else { return v }
         members[i].value = .array([])
         return .object(members)
     }

@@ -50,7 +50,7 @@ final class CriticProjectFilesTests: XCTestCase {
         let cases: [(schema: String, text: String, expect: String)] = [
             ("critic-verdict", "not json at all", "not valid JSON"),
             // `pass` declared but not required: an answer without it would count as a failed vote.
-            ("critic-verdict", verdict.replacingOccurrences(of: "\"pass\",\n", with: ""), "'pass' is not in required"),
+            ("critic-verdict", verdict.replacingOccurrences(of: "\"suggestion\",\n    \"pass\"\n", with: "\"suggestion\"\n"), "'pass' is not in required"),
             ("rewrite", rewrite.replacingOccurrences(of: "\"answer\": {", with: "\"text\": {")
                 .replacingOccurrences(of: "\"answer\"\n", with: "\"text\"\n"), "'answer' is not in properties or required"),
         ]
