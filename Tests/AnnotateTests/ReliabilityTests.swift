@@ -79,21 +79,26 @@ final class ReliabilityTests: XCTestCase {
         let usable = try store.clips().filter { $0.status == .ok }.count
         XCTAssertLessThan(paid, usable * 3, "the run stopped at the first failed write instead of going on paying")
 
-        // Still full: the rerun cannot import the spilled answers or claim work, and sends nothing.
+        // Still full (no page added): the rerun stops again at its first failed write, having sent at
+        // most what was in flight, and loses nothing. (Whether the spilled answers fit in the free room
+        // of the existing pages depends on which write failed first, so both outcomes are allowed.)
         let stillFull = try annotate("caption", env: ["EMOCFG_STORE_MAX_PAGES": "\(cap)"])
         XCTAssertEqual(stillFull.status, 4, stillFull.err)
-        XCTAssertEqual(try answered(), paid, "nothing sent while the store is full")
-        XCTAssertEqual(try spill.pending().count, spilled.count, "the spilled answers are kept until they can be imported")
+        let paidAgain = try answered()
+        XCTAssertLessThanOrEqual(paidAgain - paid, 8, "at most the requests in flight (2 × concurrency 4) when the first write failed")
+        let storedAgain = try store.callTotals(stage: "caption").calls
+        let spilledAgain = try spill.pending().count
+        XCTAssertEqual(storedAgain + spilledAgain, paidAgain, "still nothing lost")
 
         // Space again: the spilled answers are imported, and only the missing requests are sent.
         let before = try standin.requests()
         let rerun = try annotate("caption")
         XCTAssertEqual(rerun.status, 0, rerun.err)
-        XCTAssertTrue(rerun.err.contains("imported \(spilled.count) answer"), rerun.err)
+        if spilledAgain > 0 { XCTAssertTrue(rerun.err.contains("imported \(spilledAgain) answer"), rerun.err) }
         XCTAssertEqual(try spill.pending().count, 0)
         XCTAssertFalse(FileManager.default.fileExists(atPath: spill.url.path), "the reserved spill file is removed when unused")
         let total = try store.callTotals(stage: "caption").calls
-        XCTAssertEqual(try standin.requests() - before, total - stored - spilled.count, "no paid answer was asked for again")
+        XCTAssertEqual(try standin.requests() - before, total - storedAgain - spilledAgain, "no paid answer was asked for again")
         XCTAssertEqual(try store.samples(stage: "caption").count, usable * 3)
         XCTAssertEqual(try store.read { try String.fetchOne($0, sql: "PRAGMA integrity_check") }, "ok")
     }
