@@ -45,30 +45,36 @@ public struct ClaimOwner: Sendable, Equatable, CustomStringConvertible {
 }
 
 extension Store {
-    /// Claims `item` of `stage` for `owner` for `ttl` seconds, in one transaction: free items,
-    /// items of this owner, expired leases and leases of dead processes on this host are taken;
-    /// a live lease of another owner is refused, and so is an item another owner finished at or
-    /// after `since` (the start of this run). Works unchanged for workers on several machines
-    /// sharing one database (the clocks of the machines must agree to within the lease time).
+    /// Claims `item` of `stage` for `owner` for `ttl` seconds. The claim is one conditional upsert
+    /// (insert, or take over only when the row is this owner's, its lease expired, or another owner
+    /// finished it before `since`), never a read followed by a write, so it carries over unchanged to
+    /// a server database shared by several machines (the machines' clocks must agree to within the
+    /// lease time). When that takes nothing, the holder is read to say who has it; a holder that is a
+    /// dead process on this host is replaced by a compare-and-swap on its name (a rerun after a kill
+    /// goes on at once instead of waiting for the lease to expire).
     public func claim(stage: String, item: String, owner: ClaimOwner, ttl: Double, since: Date) throws -> ClaimResult {
         let now = Date().timeIntervalSince1970
         let me = owner.description
         return try write { db in
-            if let row = try Row.fetchOne(db, sql: "SELECT owner, expires_at, done_at FROM work_claims WHERE stage = ? AND item = ?",
-                                          arguments: [stage, item]) {
-                let holder: String = row["owner"]
-                let expires: Double = row["expires_at"]
-                let done: Double? = row["done_at"]
-                if holder != me {
-                    if let done, done >= since.timeIntervalSince1970 { return .doneElsewhere(holder) }
-                    if done == nil, expires > now, ClaimOwner(holder)?.isDeadOnThisHost != true { return .heldBy(holder) }
-                }
-            }
             try db.execute(sql: """
                 INSERT INTO work_claims (stage, item, owner, expires_at, done_at) VALUES (?, ?, ?, ?, NULL)
                 ON CONFLICT(stage, item) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at, done_at = NULL
-                """, arguments: [stage, item, me, now + ttl])
-            return .claimed
+                WHERE work_claims.owner = excluded.owner
+                   OR (work_claims.done_at IS NULL AND work_claims.expires_at <= ?)
+                   OR (work_claims.done_at IS NOT NULL AND work_claims.done_at < ?)
+                """, arguments: [stage, item, me, now + ttl, now, since.timeIntervalSince1970])
+            if db.changesCount > 0 { return .claimed }
+            guard let row = try Row.fetchOne(db, sql: "SELECT owner, done_at FROM work_claims WHERE stage = ? AND item = ?",
+                                             arguments: [stage, item]) else { return .claimed }
+            let holder: String = row["owner"]
+            if (row["done_at"] as Double?) != nil { return .doneElsewhere(holder) }
+            if ClaimOwner(holder)?.isDeadOnThisHost == true {
+                try db.execute(sql: """
+                    UPDATE work_claims SET owner = ?, expires_at = ?, done_at = NULL WHERE stage = ? AND item = ? AND owner = ? AND done_at IS NULL
+                    """, arguments: [me, now + ttl, stage, item, holder])
+                if db.changesCount > 0 { return .claimed }
+            }
+            return .heldBy(holder)
         }
     }
 
