@@ -250,7 +250,8 @@ public struct CriticRunner: Sendable {
                 do { try store.decide(sample: current.uid, status: .accepted, reasons: nil) } catch { return storeFailure(error) }
                 return .accepted(rewrites: rewrites, abstained: abstained)
             case .fail:
-                let reasons = verdicts.filter { !$0.pass }
+                let failing = verdicts.filter { !$0.pass }
+                let reasons = failing
                     .map { "\($0.judge): \($0.wrongAspects.joined(separator: ", ")); \($0.suggestion)" }.joined(separator: " | ")
                 guard current.round + 1 < settings.maxRounds else {
                     do { try store.decide(sample: current.uid, status: .rejected, reasons: reasons) } catch { return storeFailure(error) }
@@ -285,11 +286,9 @@ public struct CriticRunner: Sendable {
                     uid: "\(root)#r\(current.round + 1)", clipUID: current.clipUID, stage: current.stage, task: current.task,
                     form: current.form, content: .object(content), promptID: rewritePrompt.id, promptHash: rewritePrompt.hash,
                     model: rewriter.alias, llmCall: answer.key, parentUID: current.uid, round: current.round + 1, status: .pending)
-                let suggestions = verdicts.filter { !$0.pass }.map(\.suggestion)
-                let gate = ContentGates.copiesSuggestion(content["answer"]?.stringValue ?? "", suggestions: suggestions)
+                let gate = ContentGates.copiesSuggestion(content["answer"]?.stringValue ?? "", suggestions: failing.map(\.suggestion))
                     ? "the rewrite copies a judge's suggestion instead of answering"
-                    : pipeline.gates.problem(stage: current.stage, task: current.task.rawValue, question: content["question"]?.stringValue ?? "",
-                                             answer: content["answer"]?.stringValue ?? "", aspect: content["aspect"]?.stringValue)
+                    : pipeline.gates.problem(of: child)
                 if let gate {
                     // A rewrite that says nothing fixes nothing: the sample is rejected with the gate's reason.
                     do {

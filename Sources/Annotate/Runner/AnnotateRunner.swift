@@ -226,8 +226,7 @@ public struct AnnotateRunner: Sendable {
         var samples: [NewSample] = []
         var gated: [String] = []
         for sample in made {
-            if let why = pipeline.gates.problem(stage: sample.stage, task: sample.task.rawValue, question: sample.content["question"]?.stringValue ?? "",
-                                                answer: sample.content["answer"]?.stringValue ?? "", aspect: sample.content["aspect"]?.stringValue) {
+            if let why = pipeline.gates.problem(of: sample) {
                 do { try store.recordGated(sample, reason: why) } catch { return storeFailure(error) }
                 gated.append(why)
             } else {

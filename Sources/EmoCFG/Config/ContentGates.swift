@@ -55,6 +55,12 @@ public struct ContentGates: Sendable, Equatable {
         return nil
     }
 
+    /// Why `sample`'s content is not worth keeping, or nil: `problem(stage:task:…)` on its fields.
+    public func problem(of sample: NewSample) -> String? {
+        problem(stage: sample.stage, task: sample.task.rawValue, question: sample.content["question"]?.stringValue ?? "",
+                answer: sample.content["answer"]?.stringValue ?? "", aspect: sample.content["aspect"]?.stringValue)
+    }
+
     /// Whether a rewrite's answer is one of the judges' suggestions copied in (or contained whole in one).
     public static func copiesSuggestion(_ answer: String, suggestions: [String]) -> Bool {
         let a = normalized(answer)
