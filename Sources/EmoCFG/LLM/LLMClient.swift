@@ -116,13 +116,9 @@ public final class LLMClient: Sendable {
         return Self.imagesRefused(model: model, stage: stage, providerMessage: "its server's GET /props says modalities.vision is false")
     }
 
-    /// Stops the run's requests: every later `send` that would reach a server throws `.storeFailed`
-    /// (a stage whose own store write failed calls this, so no other item pays for an answer it
-    /// cannot keep).
-    public func halt(_ reason: String) { halted.set(reason) }
-
-    /// Why the run's requests were stopped, if they were.
-    public var haltReason: String? { halted.reason }
+    /// Stops the run's requests: every later `send` that would reach a server throws `.storeFailed`,
+    /// so no other item pays for an answer it cannot keep.
+    private func halt(_ reason: String) { halted.set(reason) }
 
     /// The answer to `request` from `model`: from the store when it is there, otherwise from the model.
     public func send(_ request: LLMRequest, model: ModelConfig) async throws(LLMError) -> LLMAnswer {
@@ -144,31 +140,26 @@ public final class LLMClient: Sendable {
                                  key: key, attempts: answer.attempts)
             }
             var result: Result<LLMAnswer, LLMError>
-            if let stored = storedAnswer(key: key, request: request) {
-                // The answer landed between the cache check above and becoming the sender.
-                await stats.update { $0.cacheHits += 1 }
-                result = .success(stored)
-            } else {
-                // Another process on the same store may be sending the same request: claim it.
-                switch await claimCall(key, request: request, model: model) {
-                case .elsewhere(let r):
-                    result = r
-                    if case .success = r { await stats.update { $0.cacheHits += 1 } }
-                case .mine:
-                    do throws(LLMError) {
-                        result = .success(try await sendUncached(request, model: model, key: key, estimatedIn: estimatedIn, worstCost: worstCost))
-                    } catch {
-                        result = .failure(error)
-                    }
-                    // An answer is in the store, so its claim goes; a failure is marked finished, so
-                    // another process waiting for it takes the failure instead of paying again.
-                    let finished: Bool
-                    if case .failure(.failed) = result { finished = true } else { finished = false }
-                    do {
-                        try store.release(stage: Self.callClaimStage, item: key, owner: owner, finished: finished)
-                    } catch {
-                        if case .success = result { result = .failure(storeFailure(error)) }
-                    }
+            // Another process on the same store may be sending the same request: claim it (the claim
+            // reads the store again, so an answer that landed since the check above is taken from there).
+            switch await claimCall(key, request: request, model: model) {
+            case .elsewhere(let r):
+                result = r
+                if case .success = r { await stats.update { $0.cacheHits += 1 } }
+            case .mine:
+                do throws(LLMError) {
+                    result = .success(try await sendUncached(request, model: model, key: key, estimatedIn: estimatedIn, worstCost: worstCost))
+                } catch {
+                    result = .failure(error)
+                }
+                // An answer is in the store, so its claim goes; a failure is marked finished, so
+                // another process waiting for it takes the failure instead of paying again.
+                let finished: Bool
+                if case .failure(.failed) = result { finished = true } else { finished = false }
+                do {
+                    try store.release(stage: Self.callClaimStage, item: key, owner: owner, finished: finished)
+                } catch {
+                    if case .success = result { result = .failure(storeFailure(error)) }
                 }
             }
             await inFlight.finish(key, result)
@@ -347,9 +338,7 @@ public final class LLMClient: Sendable {
                     if status == 429, let wait = Self.retryAfter(headers) {
                         if wait > options.retryAfterCap {
                             lastError += String(format: "; the server asked to wait %.0f s, longer than the %.0f s the client waits", wait, options.retryAfterCap)
-                            await budget.settle(reserved: reserved, actual: 0)
-                            await stats.update { $0.requests += 1 }
-                            break attempts
+                            failFast = true
                         }
                         delay = wait
                     }
@@ -409,16 +398,15 @@ public final class LLMClient: Sendable {
         do {
             try store.saveCall(record)
         } catch {
-            var message = "cannot write the store \(store.path): \(Store.describe(error))"
+            let kept: String
             do {
                 try spill.append(record)
-                message += "; the answer just received is kept in \(spill.url.path) and imported by the next run. Free some space and run again"
+                kept = "the answer just received is kept in \(spill.url.path) and imported by the next run"
             } catch {
-                message += "; the spill file could not take it either (\(error)): that answer is lost"
+                kept = "the spill file could not take the answer just received either (\(error)): that answer is lost"
             }
-            logger.error("\(message)")
-            halt(message)
-            throw .storeFailed(message)
+            logger.error("cannot store an answer (\(Store.describe(error))): \(kept)")
+            throw .storeFailed(stopForStoreFailure(error, kept: kept))
         }
     }
 
