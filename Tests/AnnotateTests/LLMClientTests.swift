@@ -162,6 +162,21 @@ final class LLMClientTests: XCTestCase {
         XCTAssertGreaterThan(Date().timeIntervalSince(t), 0.9, "waited for the date the server named (whole seconds)")
     }
 
+    func test_a_retry_after_beyond_the_cap_ends_the_call_at_once_and_is_counted() throws {
+        let m = model(.openai, standin)
+        try standin.faults(#"[{"fault": "429", "times": 5, "retry_after": 1000}]"#)
+        let c = client(models: [m])
+        guard case .failure(.failed(_, let status, let attempts, let message)) = try send(c, request(), m) else { return XCTFail("expected a failure") }
+        XCTAssertEqual(status, 429)
+        XCTAssertEqual(attempts, 1)
+        XCTAssertTrue(message.contains("longer than the 300 s the client waits"), message)
+        XCTAssertEqual(try standin.requests(), 1)
+        let counts = try blocking { await c.stats.counts }
+        XCTAssertEqual(counts.requests, 1)
+        XCTAssertEqual(counts.failed, 1)
+        XCTAssertEqual(try blocking { await c.budget.spent }, 0)
+    }
+
     func test_a_second_send_is_answered_from_the_store_without_a_request() throws {
         let m = model(.openai, standin)
         let first = try send(client(models: [m]), request(), m).get()
