@@ -15,7 +15,7 @@ public enum SchemaOrder {
     public static func parse(_ data: Data) throws -> JSONValue {
         _ = try JSONValue.parse(data)  // the reader's own error, with its offset, for a broken file
         var reader = OrderedReader(bytes: Array(data))
-        return try reader.document().value
+        return try reader.node().value
     }
 
     /// A JSON value with its objects' keys in file order.
@@ -46,13 +46,12 @@ public enum SchemaOrder {
         let bytes: [UInt8]
         var i = 0
 
-        mutating func document() throws -> Node {
-            let n = try node()
-            return n
-        }
+        static let whitespace: Set<UInt8> = [0x20, 0x0A, 0x0D, 0x09]
+        /// Bytes that end a number or a literal.
+        static let tokenEnd = whitespace.union(",]}".utf8)
 
         mutating func space() {
-            while i < bytes.count, [0x20, 0x0A, 0x0D, 0x09].contains(bytes[i]) { i += 1 }
+            while i < bytes.count, Self.whitespace.contains(bytes[i]) { i += 1 }
         }
 
         mutating func node() throws -> Node {
@@ -102,7 +101,7 @@ public enum SchemaOrder {
                 while i < bytes.count, bytes[i] != UInt8(ascii: "\"") { i += bytes[i] == UInt8(ascii: "\\") ? 2 : 1 }
                 i += 1
             } else {
-                while i < bytes.count, !([0x20, 0x0A, 0x0D, 0x09] + Array(",]}".utf8)).contains(bytes[i]) { i += 1 }
+                while i < bytes.count, !Self.tokenEnd.contains(bytes[i]) { i += 1 }
             }
             return try JSONValue.parse(Data(bytes[start..<min(i, bytes.count)]))
         }
