@@ -74,7 +74,7 @@ public struct CriticRunner: Sendable {
         rewriteSchema = try library.schema("rewrite", reading: Self.rewriteFields)
     }
 
-    enum Outcome: Sendable {
+    enum Outcome: Sendable, ClaimedOutcome {
         case accepted(rewrites: Int, abstained: Int)
         case rejected(rewrites: Int, abstained: Int)
         case pending(rewrites: Int, abstained: Int)
@@ -82,6 +82,21 @@ public struct CriticRunner: Sendable {
         case elsewhere
         case fatal(CriticError)
     }
+}
+
+extension CriticRunner.Outcome {
+    /// Decided, or pending with its reasons recorded: other processes skip the sample this run.
+    var finishesClaim: Bool {
+        switch self {
+        case .accepted, .rejected, .pending: return true
+        default: return false
+        }
+    }
+
+    var isFatal: Bool { if case .fatal = self { return true } else { return false } }
+}
+
+extension CriticRunner {
 
     public func run(_ options: Options = Options(), progress: @escaping @Sendable (VerifyEvent) -> Void = { _ in }) async throws -> VerifySummary {
         let started = Date()
@@ -111,7 +126,7 @@ public struct CriticRunner: Sendable {
             claims.end()
         }
         let startedItems = await forEachBounded(items, width: width, { sample in
-            await self.claimed(sample, claims) {
+            await claims.run("verify", sample.uid, storeFailure: self.storeFailure) {
                 await self.process(sample, clip: clips[sample.clipUID], root: clips[sample.clipUID].flatMap { roots[$0.source] })
             }
         }) { outcome in
@@ -148,28 +163,6 @@ public struct CriticRunner: Sendable {
         summary.note = notes.isEmpty ? nil : notes.joined(separator: "; ")
         summary.stoppedByBudget = stop != nil
         return summary
-    }
-
-    /// Runs `body` on a sample this process claimed; a sample another process holds or decided is left to it.
-    func claimed(_ sample: NewSample, _ claims: WorkClaims, _ body: () async -> Outcome) async -> Outcome {
-        do {
-            guard try claims.claim("verify", sample.uid) else { return .elsewhere }
-        } catch {
-            return storeFailure(error)
-        }
-        let outcome = await body()
-        let finished: Bool
-        switch outcome {
-        case .accepted, .rejected, .pending: finished = true
-        default: finished = false
-        }
-        do {
-            try claims.release("verify", sample.uid, finished: finished)
-        } catch {
-            if case .fatal = outcome { return outcome }
-            return storeFailure(error)
-        }
-        return outcome
     }
 
     /// A store write that failed: no further request of this run is sent.

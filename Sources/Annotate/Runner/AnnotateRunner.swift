@@ -23,7 +23,7 @@ public struct AnnotateRunner: Sendable {
         owner = client.owner
     }
 
-    enum ItemOutcome: Sendable {
+    enum ItemOutcome: Sendable, ClaimedOutcome {
         case done(samples: Int, gated: Int)
         case failed(String, gated: Int)
         case dryRun
@@ -32,6 +32,22 @@ public struct AnnotateRunner: Sendable {
         case elsewhere
         case fatal(StageError)
     }
+
+}
+
+extension AnnotateRunner.ItemOutcome {
+    /// Done or failed for good: other processes skip the item.
+    var finishesClaim: Bool {
+        switch self {
+        case .done, .failed: return true
+        default: return false
+        }
+    }
+
+    var isFatal: Bool { if case .fatal = self { return true } else { return false } }
+}
+
+extension AnnotateRunner {
 
     /// A stop that makes every further request pointless (no key, a broken prompt, a store that
     /// cannot be written), reported as the run's error.
@@ -133,32 +149,6 @@ public struct AnnotateRunner: Sendable {
         return summary
     }
 
-    /// Claims an item for this run, unless another process holds it or finished it meanwhile.
-    func claim(_ claims: WorkClaims, _ stage: String, _ item: String) -> ItemOutcome? {
-        do {
-            return try claims.claim(stage, item) ? nil : .elsewhere
-        } catch {
-            return storeFailure(error)
-        }
-    }
-
-    /// Ends the claim: finished items (done or failed) are marked so, others are set free.
-    func release(_ claims: WorkClaims, _ stage: String, _ item: String, _ outcome: ItemOutcome) -> ItemOutcome {
-        let finished: Bool
-        switch outcome {
-        case .done, .failed: finished = true
-        case .elsewhere: return outcome
-        default: finished = false
-        }
-        do {
-            try claims.release(stage, item, finished: finished)
-        } catch {
-            if case .fatal = outcome { return outcome }
-            return storeFailure(error)
-        }
-        return outcome
-    }
-
     /// A store write that failed: no further request of this run is sent.
     func storeFailure(_ error: Error) -> ItemOutcome {
         .fatal(StageError(message: client.stopForStoreFailure(error, kept: "finished items are kept"), kind: .store))
@@ -167,9 +157,9 @@ public struct AnnotateRunner: Sendable {
     /// One item: frames (when needed), the chain of requests, the samples.
     func process(_ item: StageItem, stage: any ModelStage, model: ModelConfig, root: String?, frames settings: FrameSettings,
                  claims: WorkClaims) async -> ItemOutcome {
-        if let taken = claim(claims, stage.name, item.id) { return taken }
-        let outcome = await work(item, stage: stage, model: model, root: root, frames: settings)
-        return release(claims, stage.name, item.id, outcome)
+        await claims.run(stage.name, item.id, storeFailure: storeFailure) {
+            await work(item, stage: stage, model: model, root: root, frames: settings)
+        }
     }
 
     /// Records why an item failed; a store that cannot take even that stops the run.

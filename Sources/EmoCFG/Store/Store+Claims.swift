@@ -209,3 +209,34 @@ public struct WorkClaims: Sendable {
         try? store.pruneClaims(olderThan: 3600)
     }
 }
+
+/// What a claimed piece of work ended as, as far as its claim is concerned.
+public protocol ClaimedOutcome {
+    /// Another process holds the item, or finished it during this run.
+    static var elsewhere: Self { get }
+    /// True when the item was handled for good (done, or failed with its reason): other processes
+    /// skip it. False sets it free (a budget stop, a fatal error).
+    var finishesClaim: Bool { get }
+    /// A stop of the whole run, which a failure to release the claim must not replace.
+    var isFatal: Bool { get }
+}
+
+extension WorkClaims {
+    /// Runs `body` on an item this run claimed and releases the claim after it; an item another
+    /// process holds is left to it. `storeFailure` turns a failed claim write into the run's stop.
+    public func run<O: ClaimedOutcome>(_ stage: String, _ item: String, storeFailure: (Error) -> O,
+                                       _ body: () async -> O) async -> O {
+        do {
+            guard try claim(stage, item) else { return .elsewhere }
+        } catch {
+            return storeFailure(error)
+        }
+        let outcome = await body()
+        do {
+            try release(stage, item, finished: outcome.finishesClaim)
+        } catch {
+            return outcome.isFatal ? outcome : storeFailure(error)
+        }
+        return outcome
+    }
+}
