@@ -32,7 +32,6 @@ public struct AnnotateRunner: Sendable {
         case elsewhere
         case fatal(StageError)
     }
-
 }
 
 extension AnnotateRunner.ItemOutcome {
@@ -48,7 +47,6 @@ extension AnnotateRunner.ItemOutcome {
 }
 
 extension AnnotateRunner {
-
     /// A stop that makes every further request pointless (no key, a broken prompt, a store that
     /// cannot be written), reported as the run's error.
     public struct StageError: Error, CustomStringConvertible, Sendable {
