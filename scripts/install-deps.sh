@@ -5,7 +5,7 @@
 # Swift itself is expected to be installed already.
 set -euo pipefail
 
-packages=(libsqlite3-dev libavformat-dev libavcodec-dev libswscale-dev libswresample-dev libavutil-dev libzstd-dev pkg-config)
+packages=(libsqlite3-dev libavformat-dev libavcodec-dev libswscale-dev libswresample-dev libavutil-dev libzstd-dev pkg-config libdlib-dev libblas-dev liblapack-dev)
 [ "${1:-}" = "--bench" ] && packages+=(ffmpeg)
 
 missing=()

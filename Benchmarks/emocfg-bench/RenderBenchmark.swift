@@ -223,11 +223,13 @@ private func say(_ line: String) {
     fflush(nil)
 }
 
-/// One child process: wall time and peak RSS (its own `ru_maxrss`, from `wait4`).
-private struct RenderChild {
+/// One child process: wall time, CPU time and peak RSS (its own `ru_maxrss`, from `wait4`).
+struct RenderChild {
     var exitCode: Int32
     var seconds: Double
     var peakMB: Double
+    /// User + system CPU seconds of the child.
+    var cpuSeconds: Double = 0
 
     /// Runs `argv` (an absolute path first) by fork and exec, its output thrown away.
     static func spawn(_ argv: [String]) -> RenderChild {
@@ -249,7 +251,8 @@ private struct RenderChild {
         while wait4(pid, &status, 0, &usage) < 0 && errno == EINTR {}
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         let exited = status & 0x7f == 0
+        let cpu = Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6
         return RenderChild(exitCode: exited ? (status >> 8) & 0xff : 128 + (status & 0x7f), seconds: seconds,
-                           peakMB: Double(usage.ru_maxrss) / 1024)  // KB on Linux
+                           peakMB: Double(usage.ru_maxrss) / 1024, cpuSeconds: cpu)  // KB on Linux
     }
 }

@@ -26,6 +26,8 @@ public struct SourceSummary: Codable, Sendable, Equatable {
     public var skipped = 0
     /// Clips written (new or changed) on this run.
     public var written = 0
+    /// What the face detector did (nil when it did not run for this source).
+    public var faces: FacePassCounts?
     public var note: String?
 
     public init(name: String, outcome: Outcome, note: String? = nil) {
@@ -39,11 +41,15 @@ public struct SourceSummary: Codable, Sendable, Equatable {
 public enum IngestEvent: Sendable {
     case sourceStarted(name: String, clips: Int, toProbe: Int)
     case probed(name: String, done: Int, total: Int)
+    /// The face pass starts: `toSearch` pieces of media are not cached and will be searched.
+    case facesStarted(name: String, toSearch: Int)
+    case facesSearched(name: String, done: Int, total: Int)
     case sourceFinished(SourceSummary)
 }
 
 /// Runs the adapters of `sources.yaml` and stores their clips: checks files, probes media in
-/// parallel, attaches face boxes, and upserts in batches. Reruns redo only what changed.
+/// parallel, attaches face boxes (the dataset's, a sidecar's, else the face detector's), and
+/// upserts in batches. Reruns redo only what changed.
 public struct IngestRunner: Sendable {
     public var store: Store
     public var config: SourcesConfig
@@ -51,6 +57,11 @@ public struct IngestRunner: Sendable {
     public var jobs: Int
     /// Rows per write transaction.
     public var batchSize = 500
+    /// Whether clips whose faces are not cached are searched on this run (`--no-faces` turns it
+    /// off; cached searches are still applied, and `faces: off` in sources.yaml removes them).
+    public var searchFacesThisRun = true
+    /// The face detectors the face pass uses (dlib's HOG detector unless a test swaps it).
+    public var detectors: FaceDetectorPool = .dlib()
     var logger = Logger(label: "emocfg.ingest")
 
     public init(store: Store, config: SourcesConfig, jobs: Int = ProcessInfo.processInfo.activeProcessorCount) {
@@ -276,6 +287,7 @@ public struct IngestRunner: Sendable {
         try store.replaceProblems(source: source.name, phase: .scan, with: scanProblems)
         try store.saveMediaProbes(source: source.name, context.newProbes + freshProbes)
         try store.markGone(source: source.name, present: seen)
+        summary.faces = try await searchFaces(source, progress: progress)
 
         let counts = try store.sourceCounts()[source.name] ?? SourceCounts()
         summary.labelled = counts.labelled

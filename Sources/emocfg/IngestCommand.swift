@@ -13,6 +13,12 @@ struct IngestCommand: AsyncParsableCommand {
             with a note. A bad clip, row or label is
             recorded with its file and line (see `emocfg status`) and never stops the run. Rerunning is
             idempotent: unchanged files are not probed again; a file whose size or mtime changed is.
+            After probing, clips without a face box from the dataset or a sidecar are searched for faces
+            in-process with dlib's HOG face detector (3 frames per clip, faces down to about 40 px): the
+            main face's median box is stored with origin detector:dlib-hog-<version>, and a clip with no
+            face found is recorded as such. Searches are cached like probes (same file, detector and
+            settings: not searched again). `faces:` in sources.yaml sets the frames per clip and the
+            smallest face, per source or in defaults, or turns the detector off (`faces: off`).
             Adapters: \(AdapterRegistry.names.joined(separator: ", ")).
             """
     )
@@ -26,6 +32,9 @@ struct IngestCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Videos probed at once (default: all cores).", valueName: "n"))
     var jobs: Int = ProcessInfo.processInfo.activeProcessorCount
 
+    @Flag(name: .long, help: "Do not search clips for faces on this run (cached searches are still applied).")
+    var noFaces = false
+
     @Flag(name: .long, help: "Print the summary as JSON on standard output.")
     var json = false
 
@@ -37,7 +46,9 @@ struct IngestCommand: AsyncParsableCommand {
         do {
             config = try SourcesConfig.load(URL(fileURLWithPath: sources), adapters: AdapterRegistry.names)
             _ = try IngestRunner.plan(config, sources: source.isEmpty ? nil : source)
-            runner = IngestRunner(store: try storeOptions.openStore(), config: config, jobs: jobs)
+            var r = IngestRunner(store: try storeOptions.openStore(), config: config, jobs: jobs)
+            r.searchFacesThisRun = !noFaces
+            runner = r
         } catch {
             throw fail(error)
         }
@@ -51,6 +62,13 @@ struct IngestCommand: AsyncParsableCommand {
                     display.message("\(name): \(clips) clips, \(toProbe) to probe")
                 case .probed(let name, let done, let total):
                     display.update(label: "\(name) probing", done: done, total: total)
+                case .facesStarted(let name, let toSearch):
+                    if toSearch > 0 {
+                        display.finishLine()
+                        display.message("\(name): \(toSearch) to search for faces")
+                    }
+                case .facesSearched(let name, let done, let total):
+                    display.update(label: "\(name) faces", done: done, total: total)
                 case .sourceFinished(let s):
                     display.finishLine()
                     if s.outcome != .done { display.message("\(s.name): \(s.outcome.rawValue): \(s.note ?? "")") }
@@ -86,16 +104,27 @@ struct IngestCommand: AsyncParsableCommand {
             try end()
             return
         }
-        var table = TextTable(header: ["source", "found", "probed", "labelled", "errors", "skipped", "note"])
+        var table = TextTable(header: ["source", "found", "probed", "labelled", "errors", "skipped", "faces", "no face", "note"])
         for s in summaries {
             if s.outcome == .done {
-                table.rows.append([s.name, "\(s.found)", "\(s.probed)", "\(s.labelled)", "\(s.errors)", "\(s.skipped)", ""])
+                let f = s.faces
+                table.rows.append([s.name, "\(s.found)", "\(s.probed)", "\(s.labelled)", "\(s.errors)", "\(s.skipped)",
+                                   f.map { "\($0.withFace + $0.givenBoxes)" } ?? "-", f.map { "\($0.noFace)" } ?? "-", ""])
             } else {
-                table.rows.append([s.name, "-", "-", "-", s.outcome == .failed ? "\(s.errors)" : "-", "-",
+                table.rows.append([s.name, "-", "-", "-", s.outcome == .failed ? "\(s.errors)" : "-", "-", "-", "-",
                                    "\(s.outcome.rawValue): \(s.note ?? "")"])
             }
         }
         print(table.render())
+        let faces = summaries.compactMap(\.faces)
+        if !faces.isEmpty {
+            let sum = { (k: KeyPath<FacePassCounts, Int>) in faces.reduce(0) { $0 + $1[keyPath: k] } }
+            var line = "\nfaces: \(sum(\.searched)) clips searched on this run, \(sum(\.cached)) from earlier searches, "
+                + "\(sum(\.givenBoxes)) with the dataset's or a sidecar's box"
+            if sum(\.failed) > 0 { line += ", \(sum(\.failed)) could not be searched" }
+            if sum(\.notSearched) > 0 { line += ", \(sum(\.notSearched)) not searched (--no-faces)" }
+            print(line)
+        }
         let errs = summaries.reduce(0) { $0 + $1.errors }
         print(String(format: "\n%d sources ingested, %d skipped, %d failed in %.1f s; %d problems recorded%@",
                      summaries.filter { $0.outcome == .done }.count, summaries.filter { $0.outcome == .skipped }.count,

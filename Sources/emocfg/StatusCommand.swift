@@ -5,7 +5,12 @@ import Foundation
 struct StatusCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "status",
-        abstract: "Print what the store holds: clips, probed, labelled and problems per source."
+        abstract: "Print what the store holds: clips, probed, labelled, problems and face boxes per source.",
+        discussion: """
+            Face columns: clips with a face box (`face`), clips the face detector searched and found no
+            face in, and where the boxes came from: the dataset's own annotation, a sidecar file named in
+            sources.yaml, or emocfg's face detector at ingest.
+            """
     )
 
     @Flag(name: .long, help: "Print the counts as JSON: {\"sources\": {\"<name>\": {\"clips\": n, \"probed\": n, …}}}.")
@@ -32,13 +37,19 @@ struct StatusCommand: AsyncParsableCommand {
         if json {
             printJSON(StatusReport(store: store.path, sources: counts, samples: samples, llmCalls: calls))
         } else {
-            var table = TextTable(header: ["source", "clips", "probed", "labelled", "errors", "missing", "unreadable", "failed", "with face"])
+            var table = TextTable(header: ["source", "clips", "probed", "labelled", "errors", "missing", "unreadable", "failed",
+                                           "face", "no face found", "from dataset", "from sidecar", "from detector"])
             for (name, c) in counts.sorted(by: { $0.key < $1.key }) {
                 table.rows.append([name, "\(c.clips)", "\(c.probed)", "\(c.labelled)", "\(c.errors)", "\(c.missing)",
-                                   "\(c.unreadable)", "\(c.failed)", "\(c.withFace)"])
+                                   "\(c.unreadable)", "\(c.failed)", "\(c.withFace)", "\(c.noFaceFound)",
+                                   "\(c.faceFromDataset)", "\(c.faceFromSidecar)", "\(c.faceFromDetector)"])
             }
             print("store: \(store.path)")
             print(table.render())
+            let unsearched = counts.values.reduce(0) { $0 + $1.probed - $1.withFace - $1.noFaceFound }
+            if unsearched > 0 {
+                print("\(unsearched) readable clip(s) have no face box and were not searched for faces (ingest --no-faces, `faces: off`, or a search that failed)")
+            }
             if !samples.isEmpty {
                 var st = TextTable(header: ["stage", "samples", "pending", "accepted", "rejected", "failed items"])
                 for (name, c) in samples.sorted(by: { $0.key < $1.key }) {

@@ -5,22 +5,26 @@ import Foundation
 /// ```yaml
 /// defaults:
 ///   view_thresholds: {head: 0.10, half: 0.02}
+///   faces: {frames: 3, min_face: 40}   # the face detector at ingest (`faces: off` turns it off)
 /// sources:
 ///   DFEW:
 ///     adapter: dfew
 ///     root: /data/DFEW          # relative paths are relative to this file
 ///     options: {fold: 1}
 ///     face_boxes: {file: faces.jsonl, units: pixels}
+///     faces: {frames: 5}        # or `faces: off` for this source
 ///     licence: research only
 /// ```
 public struct SourcesConfig: Sendable {
     public var file: String
     public var viewThresholds: ViewThresholds
+    /// The face detector's settings for sources that do not set their own.
+    public var faces = FaceSettings()
     /// The sources in the order the file lists them.
     public var sources: [SourceConfig]
 
     public static let topLevelKeys = ["defaults", "sources"]
-    public static let defaultsKeys = ["view_thresholds"]
+    public static let defaultsKeys = ["view_thresholds", "faces"]
 
     /// Reads and checks `url`. `adapters` is the list of adapter names the caller can run; any other
     /// name is an error naming the line and the allowed names.
@@ -39,7 +43,9 @@ public struct SourcesConfig: Sendable {
         _ = try root.requireMap(allowed: topLevelKeys)
 
         var thresholds = ViewThresholds()
+        var faces = FaceSettings()
         if let defaults = root.child("defaults") {
+            if let f = defaults.child("faces") { faces = try FaceSettings(reader: f, inheriting: faces) }
             _ = try defaults.requireMap(allowed: defaultsKeys)
             if let vt = defaults.child("view_thresholds") {
                 _ = try vt.requireMap(allowed: ["head", "half"])
@@ -60,9 +66,13 @@ public struct SourcesConfig: Sendable {
         var sources: [SourceConfig] = []
         for entry in list {
             let reader = ConfigReader(file: file, path: ["sources", entry.key], value: entry.value)
-            sources.append(try SourceConfig(name: entry.key, line: entry.keyLine, reader: reader, baseDirectory: baseDirectory, adapters: adapters))
+            var source = try SourceConfig(name: entry.key, line: entry.keyLine, reader: reader, baseDirectory: baseDirectory, adapters: adapters)
+            source.faces = try reader.child("faces").map { try FaceSettings(reader: $0, inheriting: faces) } ?? faces
+            sources.append(source)
         }
-        return SourcesConfig(file: file, viewThresholds: thresholds, sources: sources)
+        var config = SourcesConfig(file: file, viewThresholds: thresholds, sources: sources)
+        config.faces = faces
+        return config
     }
 }
 
@@ -75,12 +85,14 @@ public struct SourceConfig: Sendable {
     /// The adapter's own options, still located in the file so the adapter's errors can name lines.
     public var options: ConfigReader
     public var faceBoxes: FaceBoxSidecarConfig?
+    /// Whether and how the face detector searches this source's clips at ingest.
+    public var faces = FaceSettings()
     public var licence: String?
     /// The folder under the export's `videos/` (default: the published Emo-CFG name for the source).
     public var exportName: String?
     public var enabled: Bool
 
-    public static let allowedKeys = ["adapter", "root", "options", "face_boxes", "licence", "export_name", "enabled", "notes"]
+    public static let allowedKeys = ["adapter", "root", "options", "face_boxes", "faces", "licence", "export_name", "enabled", "notes"]
 
     init(name: String, line: Int, reader: ConfigReader, baseDirectory: URL, adapters: [String]) throws {
         self.name = name
@@ -153,5 +165,36 @@ public struct FaceBoxSidecarConfig: Sendable, Equatable {
             format = file.pathExtension.lowercased() == "csv" ? .csv : .jsonl
         }
         units = BoxUnits(rawValue: try reader.oneOf("units", ["pixels", "normalized", "auto"]) ?? "auto")!
+    }
+}
+
+/// The face detector's settings in `sources.yaml` (`defaults.faces` and per source `faces`):
+/// `faces: off` (or `false`), or a map `{enabled: true, frames: 3, min_face: 40}` whose missing keys
+/// come from the defaults.
+public struct FaceSettings: Sendable, Equatable {
+    public var enabled: Bool
+    public var options: FaceSearchOptions
+
+    public static let allowedKeys = ["enabled", "frames", "min_face"]
+
+    public init(enabled: Bool = true, options: FaceSearchOptions = FaceSearchOptions()) {
+        self.enabled = enabled
+        self.options = options
+    }
+
+    init(reader: ConfigReader, inheriting base: FaceSettings) throws {
+        self = base
+        if let word = reader.value.string {
+            switch word.lowercased() {
+            case "off", "false", "no": enabled = false
+            case "on", "true", "yes": enabled = true
+            default: throw reader.error("expected off, on, or a map with \(Self.allowedKeys.joined(separator: ", ")); found '\(word)'")
+            }
+            return
+        }
+        _ = try reader.requireMap(allowed: Self.allowedKeys)
+        enabled = try reader.bool("enabled") ?? enabled
+        options.frames = try reader.int("frames", range: 1...64) ?? options.frames
+        options.minFace = try reader.int("min_face", range: 8...4096) ?? options.minFace
     }
 }

@@ -115,8 +115,13 @@ public enum FrameSampler {
         video path: String, window: TimeWindow? = nil, options: FrameSamplingOptions = .init()
     ) throws(FrameSamplingError) -> [SampledFrame] {
         try check(options, path: path)
-        let reader = try VideoFrameReader(path: path, decoderThreads: Int32(clamping: options.decoderThreads))
-        return try sample(reader, window: window, options: options)
+        let encoder = try JPEGFrameEncoder(options: options, path: path)
+        var out: [SampledFrame] = []
+        try visit(video: path, window: window, count: options.count, decoderThreads: options.decoderThreads) { frame, index, time throws(FrameSamplingError) in
+            let (w, h, jpeg) = try encoder.encode(frame)
+            out.append(SampledFrame(index: index, time: time, width: w, height: h, jpeg: jpeg))
+        }
+        return out
     }
 
     /// N frames spread uniformly over the readable images of the folder at `path` (only those
@@ -127,13 +132,26 @@ public enum FrameSampler {
         frames path: String, fps: Double? = nil, range: FrameRange? = nil, options: FrameSamplingOptions = .init()
     ) throws(FrameSamplingError) -> [SampledFrame] {
         try check(options, path: path)
+        let encoder = try JPEGFrameEncoder(options: options, path: path)
+        var out: [SampledFrame] = []
+        try visit(frames: path, fps: fps, range: range, count: options.count) { frame, index, time throws(FrameSamplingError) in
+            let (w, h, jpeg) = try encoder.encode(frame)
+            out.append(SampledFrame(index: index, time: time, width: w, height: h, jpeg: jpeg))
+        }
+        return out
+    }
+
+    /// The decoded frames `sample(frames:…)` takes, handed to `body` one at a time with their index
+    /// and time (the frame is valid only during the call): for callers that want pixels, not JPEGs.
+    public static func visit(
+        frames path: String, fps: Double? = nil, range: FrameRange? = nil, count: Int,
+        _ body: (UnsafeMutablePointer<AVFrame>, _ index: Int, _ time: Double?) throws(FrameSamplingError) -> Void
+    ) throws(FrameSamplingError) {
         let names: [String]
         do { names = try FrameFolder.readableFrames(in: path, range: range) } catch {
             throw FrameSamplingError(path: path, message: error.message)
         }
-        let encoder = try JPEGFrameEncoder(options: options, path: path)
-        var out: [SampledFrame] = []
-        for i in pickedIndices(of: names.count, count: options.count) {
+        for i in pickedIndices(of: names.count, count: count) {
             let file = path + "/" + names[i]
             // An image is a one-frame video to libavformat's image2 demuxer.
             let reader: VideoFrameReader
@@ -147,10 +165,8 @@ public enum FrameSampler {
             guard let frame else {
                 throw FrameSamplingError(path: path, message: "frame \(names[i]): no picture could be decoded\(reader.reasonSuffix)")
             }
-            let (w, h, jpeg) = try encoder.encode(frame)
-            out.append(SampledFrame(index: i, time: fps.flatMap { $0 > 0 ? Double(i) / $0 : nil }, width: w, height: h, jpeg: jpeg))
+            try body(frame, i, fps.flatMap { $0 > 0 ? Double(i) / $0 : nil })
         }
-        return out
     }
 
     /// The size a `width` × `height` picture is scaled to so that it fits `pixelBudget`: the aspect
@@ -193,10 +209,15 @@ public enum FrameSampler {
         }
     }
 
-    private static func sample(
-        _ reader: VideoFrameReader, window: TimeWindow?, options: FrameSamplingOptions
-    ) throws(FrameSamplingError) -> [SampledFrame] {
-        let path = reader.path
+    /// The decoded frames `sample(video:…)` takes, handed to `body` one at a time with their index
+    /// and time (the frame is valid only during the call): for callers that want pixels, not JPEGs.
+    public static func visit(
+        video path: String, window: TimeWindow? = nil, count: Int,
+        decoderThreads: Int = ProcessInfo.processInfo.activeProcessorCount,
+        _ body: (UnsafeMutablePointer<AVFrame>, _ index: Int, _ time: Double?) throws(FrameSamplingError) -> Void
+    ) throws(FrameSamplingError) {
+        guard count >= 1 else { throw FrameSamplingError(path: path, message: "frame count must be at least 1, got \(count)") }
+        let reader = try VideoFrameReader(path: path, decoderThreads: Int32(clamping: decoderThreads))
         let length = try reader.duration()
         var start = 0.0, end = length
         if let window {
@@ -209,14 +230,13 @@ public enum FrameSampler {
             start = max(0, window.start)
             end = min(window.end, length)
         }
-        let encoder = try JPEGFrameEncoder(options: options, path: path)
-        var out: [SampledFrame] = []
+        var taken = 0
         var lastTime: Double? = nil
-        for t in targetTimes(start: start, end: end, count: options.count) {
+        for t in targetTimes(start: start, end: end, count: count) {
             guard var frame = try reader.frame(at: t, notBefore: start) else { break }
             var time = reader.seconds(of: frame)
             if time >= end {
-                guard out.isEmpty else { break }
+                guard taken == 0 else { break }
                 // No frame starts inside a window shorter than a frame: take the one on screen.
                 guard let onScreen = try reader.frame(at: start) else { break }
                 frame = onScreen
@@ -225,14 +245,13 @@ public enum FrameSampler {
             // Two targets on one frame (a clip with fewer frames than N) give that frame once.
             if let lastTime, time <= lastTime { continue }
             lastTime = time
-            let (w, h, jpeg) = try encoder.encode(frame)
-            let index = reader.fps.map { Int((time * $0).rounded()) } ?? out.count
-            out.append(SampledFrame(index: index, time: time, width: w, height: h, jpeg: jpeg))
+            let index = reader.fps.map { Int((time * $0).rounded()) } ?? taken
+            try body(frame, index, time)
+            taken += 1
         }
-        guard !out.isEmpty else {
+        guard taken > 0 else {
             throw FrameSamplingError(path: path, message: "no picture could be decoded\(reader.reasonSuffix)")
         }
-        return out
     }
 }
 

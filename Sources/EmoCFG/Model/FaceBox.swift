@@ -2,10 +2,24 @@ import Foundation
 
 /// A face bounding box, always normalised to the frame (`0...1`), with where it came from.
 public struct FaceBox: Codable, Sendable, Equatable {
-    /// Who supplied the box: the dataset's own annotation, or a sidecar file named in `sources.yaml`.
-    public enum Origin: String, Codable, Sendable {
-        case dataset
-        case sidecar
+    /// Who supplied the box: the dataset's own annotation, a sidecar file named in `sources.yaml`, or
+    /// emocfg's own face detector (`detector:<name>-<version>`, e.g. `detector:dlib-hog-19.24`).
+    /// Dataset and sidecar boxes win over the detector's.
+    public struct Origin: RawRepresentable, Codable, Sendable, Hashable, CustomStringConvertible {
+        public var rawValue: String
+        public init(rawValue: String) { self.rawValue = rawValue }
+
+        public static let dataset = Origin(rawValue: "dataset")
+        public static let sidecar = Origin(rawValue: "sidecar")
+        /// The detector `name` (its name and version, as `FaceDetecting.identity` gives it).
+        public static func detector(_ name: String) -> Origin { Origin(rawValue: "detector:" + name) }
+
+        /// The detector's name and version when the box came from one.
+        public var detectorName: String? {
+            rawValue.hasPrefix("detector:") ? String(rawValue.dropFirst("detector:".count)) : nil
+        }
+        public var isDetector: Bool { detectorName != nil }
+        public var description: String { rawValue }
     }
 
     public var x: Double

@@ -20,6 +20,8 @@ public struct IngestProblem: Codable, Sendable, Equatable, Hashable {
         case strayFile = "stray_file"
         /// A face-box sidecar row that could not be used.
         case badFaceBox = "bad_face_box"
+        /// A clip whose frames the face detector could not read (the clip stays usable; it has no box).
+        case faceSearchFailed = "face_search_failed"
     }
 
     /// The clip's native key, when the problem belongs to one clip.

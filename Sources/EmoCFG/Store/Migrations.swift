@@ -258,6 +258,31 @@ enum Migrations {
                 );
                 """)
         }
+        m.registerMigration("v11-face-searches") { db in
+            // What the face detector found per piece of media (a file, a window of one, a frame
+            // folder or a range of one), with the size and mtime it had and the detector and
+            // settings used: a rerun searches only what changed. On clips, which detector searched
+            // them (also when it found nothing) and how many faces it saw.
+            try db.execute(sql: """
+                CREATE TABLE face_searches (
+                    source TEXT NOT NULL,
+                    media TEXT NOT NULL,                 -- path, + #t=<start>-<end> or #frames=<first>-<last>
+                    file_size INTEGER,
+                    file_mtime REAL,
+                    detector TEXT NOT NULL,              -- e.g. dlib-hog-19.24
+                    settings TEXT NOT NULL,              -- FaceSearchOptions.cacheKey
+                    face_x REAL, face_y REAL, face_w REAL, face_h REAL,
+                    faces_seen INTEGER NOT NULL,
+                    frames_searched INTEGER NOT NULL,
+                    frames_with_face INTEGER NOT NULL,
+                    error TEXT,                          -- why the frames could not be searched
+                    searched_at TEXT NOT NULL,
+                    PRIMARY KEY (source, media)
+                );
+                ALTER TABLE clips ADD COLUMN face_searched_by TEXT;   -- detector identity, when it searched the clip
+                ALTER TABLE clips ADD COLUMN faces_seen INTEGER;      -- most faces it saw in one frame
+                """)
+        }
         return m
     }
 }

@@ -76,6 +76,8 @@ public struct StoredProblem: Sendable, Equatable {
         case scan
         /// Media files and probing: recomputed when the clip's file is checked again.
         case media
+        /// Face search: recomputed when the clip is searched for faces again.
+        case faces
     }
     public var source: String
     public var clipUID: String?
@@ -106,6 +108,12 @@ public struct SourceCounts: Codable, Sendable, Equatable {
     public var unreadable: Int
     public var failed: Int
     public var withFace: Int
+    /// Where the boxes of `withFace` came from.
+    public var faceFromDataset: Int = 0
+    public var faceFromSidecar: Int = 0
+    public var faceFromDetector: Int = 0
+    /// Clips the detector searched and found no face in.
+    public var noFaceFound: Int = 0
     public init(clips: Int = 0, probed: Int = 0, labelled: Int = 0, errors: Int = 0, missing: Int = 0,
                 unreadable: Int = 0, failed: Int = 0, withFace: Int = 0) {
         self.clips = clips
@@ -120,6 +128,10 @@ public struct SourceCounts: Codable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey {
         case clips, probed, labelled, errors, missing, unreadable, failed
         case withFace = "with_face"
+        case faceFromDataset = "face_from_dataset"
+        case faceFromSidecar = "face_from_sidecar"
+        case faceFromDetector = "face_from_detector"
+        case noFaceFound = "no_face_found"
     }
 }
 
@@ -228,7 +240,7 @@ extension Store {
         }
         var face: FaceBox?
         if let x: Double = row["face_x"], let y: Double = row["face_y"], let w: Double = row["face_w"], let h: Double = row["face_h"] {
-            face = FaceBox(x: x, y: y, w: w, h: h, origin: FaceBox.Origin(rawValue: row["face_origin"] ?? "") ?? .dataset)
+            face = FaceBox(x: x, y: y, w: w, h: h, origin: FaceBox.Origin(rawValue: row["face_origin"] ?? "dataset"))
         }
         return StoredClip(
             uid: row["uid"], source: row["source"], record: record, probe: probe, face: face,
@@ -255,7 +267,7 @@ extension Store {
     }
 
     /// Replaces the stored problems of one phase: for `.scan`, all of the source's scan problems;
-    /// for `.media`, those of the clips in `clips`. Unchanged problems are left as they are (no new
+    /// for `.media` and `.faces`, those of the clips in `clips`. Unchanged problems are left as they are (no new
     /// rows on a rerun). Returns how many rows were inserted.
     @discardableResult
     public func replaceProblems(source: String, phase: StoredProblem.Phase, clips: Set<String>? = nil, with problems: [StoredProblem]) throws -> Int {
@@ -266,8 +278,8 @@ extension Store {
                 existing = try Row.fetchAll(db, sql: "SELECT id, fingerprint FROM ingest_problems WHERE source = ? AND phase = 'scan'", arguments: [source])
             } else {
                 var rows: [Row] = []
-                let st = try db.cachedStatement(sql: "SELECT id, fingerprint FROM ingest_problems WHERE clip_uid = ? AND phase = 'media'")
-                for uid in clips ?? [] { rows += try Row.fetchAll(st, arguments: [uid]) }
+                let st = try db.cachedStatement(sql: "SELECT id, fingerprint FROM ingest_problems WHERE clip_uid = ? AND phase = ?")
+                for uid in clips ?? [] { rows += try Row.fetchAll(st, arguments: [uid, phase.rawValue]) }
                 existing = rows
             }
             let del = try db.cachedStatement(sql: "DELETE FROM ingest_problems WHERE id = ?")
@@ -317,7 +329,11 @@ extension Store {
                     SUM(probed_at IS NOT NULL AND status = 'ok') AS probed,
                     SUM(labelled) AS labelled,
                     SUM(status = 'missing') AS missing, SUM(status = 'unreadable') AS unreadable,
-                    SUM(status = 'failed') AS failed, SUM(face_w IS NOT NULL) AS with_face
+                    SUM(status = 'failed') AS failed, SUM(face_w IS NOT NULL) AS with_face,
+                    SUM(face_w IS NOT NULL AND face_origin = 'dataset') AS face_dataset,
+                    SUM(face_w IS NOT NULL AND face_origin = 'sidecar') AS face_sidecar,
+                    SUM(face_w IS NOT NULL AND face_origin LIKE 'detector:%') AS face_detector,
+                    SUM(face_w IS NULL AND face_searched_by IS NOT NULL AND status = 'ok') AS no_face
                 FROM clips WHERE status != 'gone' GROUP BY source
                 """)
             for r in rows {
@@ -329,6 +345,10 @@ extension Store {
                 c.unreadable = r["unreadable"] ?? 0
                 c.failed = r["failed"] ?? 0
                 c.withFace = r["with_face"] ?? 0
+                c.faceFromDataset = r["face_dataset"] ?? 0
+                c.faceFromSidecar = r["face_sidecar"] ?? 0
+                c.faceFromDetector = r["face_detector"] ?? 0
+                c.noFaceFound = r["no_face"] ?? 0
                 out[r["source"]] = c
             }
             for r in try Row.fetchAll(db, sql: "SELECT source, COUNT(*) AS n FROM ingest_problems GROUP BY source") {
