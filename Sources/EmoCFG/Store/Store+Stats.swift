@@ -12,6 +12,10 @@ public struct StatsClip: Sendable, Equatable {
     /// The face box's share of the frame; nil without a face box.
     public var faceRatio: Double?
     public var view: ViewClass?
+    /// Where the face box came from (`dataset`, `sidecar`, `detector:<name>`); nil without one.
+    public var faceOrigin: String?
+    /// Whether the face detector searched the clip (with or without finding a face).
+    public var faceSearched: Bool = false
     public var labels: NormalizedLabels
     /// The side recorded by the first export (`train`, `test`); nil before it.
     public var side: String?
@@ -90,7 +94,7 @@ public struct StatsReader {
     public func forEachClip(_ body: (StatsClip) throws -> Void) throws {
         let rows = try Row.fetchCursor(db, sql: """
             SELECT c.source, c.status, CASE WHEN c.probed_at IS NOT NULL THEN c.duration END,
-                   c.face_x, c.face_y, c.face_w, c.face_h, c.view, c.labels, s.side
+                   c.face_x, c.face_y, c.face_w, c.face_h, c.view, c.labels, s.side, c.face_origin, c.face_searched_by
             FROM clips c LEFT JOIN clip_splits s ON s.clip_uid = c.uid
             ORDER BY c.uid
             """)
@@ -101,7 +105,8 @@ public struct StatsReader {
             }
             try body(StatsClip(
                 source: r[0], status: ClipStatus(rawValue: r[1]) ?? .ok, duration: r[2], faceRatio: ratio,
-                view: (r[7] as String?).flatMap(ViewClass.init(rawValue:)), labels: NormalizedLabels.stored(r[8]), side: r[9]))
+                view: (r[7] as String?).flatMap(ViewClass.init(rawValue:)), faceOrigin: ratio == nil ? nil : r[10],
+                faceSearched: (r[11] as String?) != nil, labels: NormalizedLabels.stored(r[8]), side: r[9]))
         }
     }
 

@@ -93,6 +93,27 @@ public struct DatasetCard: Sendable {
         md += "| task | form | samples | accepted samples |\n|---|---|---:|---:|\n"
         for t in stats.tasks { md += row([t.task, t.form, "\(t.samples)", "\(t.accepted)"]) }
         md += row(["**total**", "", "\(stats.tasks.reduce(0) { $0 + $1.samples })", "\(accepted)"])
+        let boxes = stats.sources.map(\.faceBoxes)
+        func total(_ k: KeyPath<StatsData.FaceBoxes, Int>) -> Int { boxes.reduce(0) { $0 + $1[keyPath: k] } }
+        md += """
+
+            ## Face boxes
+
+            Each usable clip's face box (used for the face-area ratio, the head / half-body / full-body view and \
+            face-cropped frames) came from the dataset's own annotation, from a sidecar file of a detector run \
+            elsewhere, or from emocfg's face detector at ingest (dlib's HOG frontal-face detector on a few frames \
+            per clip; the main face's median box). Dataset and sidecar boxes take precedence.
+
+            | source | from the dataset | from a sidecar | from the detector | no face found | not searched |
+            |---|---:|---:|---:|---:|---:|
+
+            """
+        for s in stats.sources {
+            let f = s.faceBoxes
+            md += row([s.name, "\(f.dataset)", "\(f.sidecar)", "\(f.detector)", "\(f.noFaceFound)", "\(f.notSearched)"])
+        }
+        md += row(["**total**", "\(total(\.dataset))", "\(total(\.sidecar))", "\(total(\.detector))",
+                   "\(total(\.noFaceFound))", "\(total(\.notSearched))"])
         md += """
 
             ## Train / test split
@@ -146,7 +167,8 @@ public struct DatasetCard: Sendable {
             ## How it was made
 
             1. **Ingest**: each dataset was read in its native layout; every video was probed (duration, size, \
-            frame rate) and its face box and native labels recorded, the labels also mapped to common vocabularies.
+            frame rate), its native labels recorded and mapped to common vocabularies, and its face box taken from the \
+            dataset, a sidecar, or emocfg's face detector.
             2. **Annotate**: instruction samples were made from the ground-truth labels through templates, and \
             vision-language models wrote captions (attributes, expression, emotion), question-answer pairs and \
             rationales from sampled frames.

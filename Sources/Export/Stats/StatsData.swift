@@ -78,6 +78,27 @@ public struct StatsData: Codable, Sendable, Equatable {
         public init() {}
     }
 
+    /// Usable clips by where their face box came from.
+    public struct FaceBoxes: Codable, Sendable, Equatable {
+        /// The dataset's own annotation.
+        public var dataset = 0
+        /// A sidecar file named in sources.yaml.
+        public var sidecar = 0
+        /// emocfg's face detector at ingest.
+        public var detector = 0
+        /// Searched by the detector, no face found.
+        public var noFaceFound = 0
+        /// No box and not searched (the detector off, or its search failed).
+        public var notSearched = 0
+        public init() {}
+
+        enum CodingKeys: String, CodingKey {
+            case dataset, sidecar, detector
+            case noFaceFound = "no_face_found"
+            case notSearched = "not_searched"
+        }
+    }
+
     /// A name and how often it occurs (a label, a word).
     public struct Count: Codable, Sendable, Equatable {
         public var name: String
@@ -104,6 +125,7 @@ public struct StatsData: Codable, Sendable, Equatable {
         public var duration = Histogram(lowerBounds: StatsData.durationBins)
         public var faceRatio = Histogram(lowerBounds: StatsData.faceRatioBins)
         public var views = Views()
+        public var faceBoxes = FaceBoxes()
         /// Primary labels (see `primaryLabel`), most frequent first.
         public var labels: [Count] = []
         /// The samples of the source's clips, whatever the clip's status.
@@ -261,6 +283,13 @@ public struct StatsData: Codable, Sendable, Equatable {
             case .half: sources[i].views.half += 1
             case .full: sources[i].views.full += 1
             case nil: sources[i].views.unknown += 1
+            }
+            switch clip.faceOrigin {
+            case "dataset"?: sources[i].faceBoxes.dataset += 1
+            case "sidecar"?: sources[i].faceBoxes.sidecar += 1
+            case .some: sources[i].faceBoxes.detector += 1
+            case nil:
+                if clip.faceSearched { sources[i].faceBoxes.noFaceFound += 1 } else { sources[i].faceBoxes.notSearched += 1 }
             }
             labels[i, default: [:]][Self.primaryLabel(clip.labels), default: 0] += 1
             switch clip.side {

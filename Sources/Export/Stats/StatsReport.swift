@@ -144,9 +144,19 @@ public struct StatsReport: Sendable {
                 SVGChart.Row(label: s.name, values: [s.views.head, s.views.half, s.views.full, s.views.unknown].map(Double.init))
             },
             series: Self.viewSeries, axis: "usable clips", format: SVGChart.count)
+        var table = "<table><thead><tr><th>source</th><th class=\"n\">from the dataset</th><th class=\"n\">from a sidecar</th>"
+            + "<th class=\"n\">from the detector</th><th class=\"n\">no face found</th><th class=\"n\">not searched</th></tr></thead><tbody>"
+        for s in data.sources {
+            let f = s.faceBoxes
+            table += "<tr><td>\(esc(s.name))</td>" + [f.dataset, f.sidecar, f.detector, f.noFaceFound, f.notSearched]
+                .map { "<td class=\"n\">\(count($0))</td>" }.joined() + "</tr>"
+        }
+        table += "</tbody></table>"
         return section("views", "Views", note: "How much of the person a usable clip shows, from its face-area ratio; "
-                       + "a clip without a face box has no view.")
-            + figure("Head, half-body and full-body clips per source", chart) + "</section>"
+                       + "a clip without a face box has no view. The table says where each usable clip's face box came from: "
+                       + "the dataset's own annotation, a sidecar file, or emocfg's face detector at ingest (dlib's HOG "
+                       + "detector on a few frames per clip), and how many clips the detector searched without finding a face.")
+            + figure("Head, half-body and full-body clips per source", chart) + table + "</section>"
     }
 
     func labelsSection(ids: inout ChartIDs) -> String {
