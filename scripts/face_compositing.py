@@ -216,15 +216,14 @@ def background(width, height, seed=0, noise=2.0):
     c0 = rng.uniform(110, 190) + rng.uniform(-25, 25, 3)  # greys with a mild tint
     c1 = rng.uniform(70, 170) + rng.uniform(-25, 25, 3)
     angle = rng.uniform(0, np.pi)
-    ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
-    t = (xs / width - 0.5) * np.cos(angle) + (ys / height - 0.5) * np.sin(angle) + 0.5
-    t = np.clip(t, 0, 1)[..., None]
-    img = c0 * (1 - t) + c1 * t
-    r2 = ((xs / width - 0.5) ** 2 + (ys / height - 0.5) ** 2)[..., None]
-    img *= 1.0 - 0.25 * r2
+    u = (np.arange(width, dtype=np.float32) + 0.5) / width - 0.5
+    v = (np.arange(height, dtype=np.float32) + 0.5) / height - 0.5
+    t = np.clip(u[None, :] * float(np.cos(angle)) + v[:, None] * float(np.sin(angle)) + 0.5, 0, 1)[..., None]
+    img = c0.astype(np.float32) * (1 - t) + c1.astype(np.float32) * t
+    img *= (1.0 - 0.25 * (u[None, :] ** 2 + v[:, None] ** 2))[..., None]
     if noise:
-        img += rng.normal(0, noise, img.shape)
-    return img.astype(np.float32)
+        img += noise * rng.standard_normal(img.shape, dtype=np.float32)
+    return img
 
 
 class Encoder:
