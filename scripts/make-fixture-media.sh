@@ -30,3 +30,13 @@ ffmpeg -v error -y -filter_complex \
   -c:v libx264 -preset veryfast -crf 35 -g 10 -pix_fmt yuv420p counter.mp4
 # the same frames in MPEG-TS: no seek index, and seeks land on any packet by decoding time
 ffmpeg -v error -y -i counter.mp4 -c copy -bsf:v h264_mp4toannexb counter.ts
+# 64x48, 10 fps, 0.6 s, H.264 + AAC like av.mp4, but showing a real face about 30 px wide: NASA's
+# public-domain astronaut portrait (taken from scikit-image's wheel by scripts/face_compositing.py;
+# face box 175,76,91,91 in the 512x512 original), cropped around the face. The MEAD, MAFW and MELD
+# replicas copy it, so the demo's face detector has faces to find.
+astro="$(python3 -c 'import sys, tempfile; sys.path.insert(0, sys.argv[1]); import face_compositing as f
+p = tempfile.mktemp(suffix=".png"); open(p, "wb").write(f.fetch_skimage_data(("astronaut.png",))["astronaut.png"]); print(p)' "$(dirname "$out")/../../scripts")"
+ffmpeg -v error -y -loop 1 -framerate 10 -i "$astro" -f lavfi -i "sine=frequency=440:duration=0.6:sample_rate=8000" \
+  -filter_complex "[0]crop=194:146:123:48,scale=64:48,format=yuv420p[v]" -map "[v]" -map 1 -t 0.6 \
+  "${x264[@]}" -c:a aac -b:a 8k -shortest av_face.mp4
+rm -f "$astro"

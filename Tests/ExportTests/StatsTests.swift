@@ -179,6 +179,13 @@ final class StatsTests: XCTestCase {
             case .full: data.sources[i].views.full += 1
             case nil: data.sources[i].views.unknown += 1
             }
+            switch clip.face?.origin {
+            case .dataset?: data.sources[i].faceBoxes.dataset += 1
+            case .sidecar?: data.sources[i].faceBoxes.sidecar += 1
+            case .some: data.sources[i].faceBoxes.detector += 1
+            case nil:
+                if clip.faceSearchedBy != nil { data.sources[i].faceBoxes.noFaceFound += 1 } else { data.sources[i].faceBoxes.notSearched += 1 }
+            }
             labels[i, default: [:]][StatsData.primaryLabel(clip.record.labels), default: 0] += 1
             switch sides[clip.uid] {
             case "train": data.sources[i].train += 1

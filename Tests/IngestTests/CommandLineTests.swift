@@ -85,10 +85,13 @@ final class CommandLineTests: XCTestCase {
         XCTAssertEqual(ravdess["labelled"], 9)
         XCTAssertEqual(ravdess["errors"], 1)
         XCTAssertEqual(ravdess["with_face"], 3, "samples/ravdess-faces.jsonl names three clips")
+        XCTAssertEqual(ravdess["face_from_sidecar"], 3)
+        XCTAssertEqual(ravdess["no_face_found"], 6, "the other six replica clips show no face, and the detector searched them")
 
         let again = try run(["ingest", "--sources", samplesConfig.path, "--source", "RAVDESS", "--db", db], cwd: dir)
         let row = again.out.split(separator: "\n").first { $0.hasPrefix("RAVDESS") }?.split(separator: " ").map(String.init)
-        XCTAssertEqual(row, ["RAVDESS", "9", "0", "9", "1", "9"], "found, probed, labelled, errors, skipped: \(again.out)")
+        XCTAssertEqual(row, ["RAVDESS", "9", "0", "9", "1", "9", "3", "6"], "found, probed, labelled, errors, skipped, faces, no face: \(again.out)")
+        XCTAssertTrue(again.out.contains("faces: 0 clips searched on this run, 6 from earlier searches, 3 with the dataset's or a sidecar's box"), again.out)
     }
 
     var samplesConfig: URL {

@@ -48,6 +48,9 @@ public struct StoredClip: Sendable, Equatable {
     public var recordHash: String
     public var status: ClipStatus
     public var error: String?
+    /// The face detector (its identity) that searched this clip, with or without finding a face;
+    /// nil when it has not (a box from the dataset or a sidecar, `faces: off`, `--no-faces`).
+    public var faceSearchedBy: String?
 
     public init(
         uid: String, source: String, record: ClipRecord, probe: ProbeResult?, face: FaceBox?, view: ViewClass?,
@@ -167,7 +170,7 @@ extension Store {
         duration, width, height, fps, frame_count, frame_count_exact, codec, has_audio, container,
         file_size, file_mtime, probed_at, face_x, face_y, face_w, face_h, face_origin, face_ratio, view,
         native_labels, labels, labelled, texts, label_origin, record_hash, status, error, updated_at,
-        frame_first, frame_last
+        frame_first, frame_last, face_searched_by
         """
 
     /// Inserts or replaces clip rows, in one transaction per call. Callers batch (a few hundred to a
@@ -175,7 +178,7 @@ extension Store {
     public func upsertClips(_ clips: [StoredClip]) throws {
         guard !clips.isEmpty else { return }
         let now = Store.timestamp()
-        let placeholders = Array(repeating: "?", count: 41).joined(separator: ", ")
+        let placeholders = Array(repeating: "?", count: 42).joined(separator: ", ")
         try write { db in
             let statement = try db.cachedStatement(sql: "INSERT OR REPLACE INTO clips (\(Store.clipColumns)) VALUES (\(placeholders))")
             for c in clips {
@@ -189,7 +192,7 @@ extension Store {
                     c.face?.x, c.face?.y, c.face?.w, c.face?.h, c.face?.origin.rawValue, c.face?.areaRatio, c.view?.rawValue,
                     CanonicalJSON.encode(r.nativeLabels), CanonicalJSON.encode(r.labels), !r.labels.isEmpty,
                     CanonicalJSON.encode(r.texts), r.labelOrigin?.description, c.recordHash, c.status.rawValue, c.error, now,
-                    r.frameRange?.first, r.frameRange?.last,
+                    r.frameRange?.first, r.frameRange?.last, c.faceSearchedBy,
                 ]
                 statement.setUncheckedArguments(StatementArguments(values))
                 try statement.execute()
@@ -242,11 +245,13 @@ extension Store {
         if let x: Double = row["face_x"], let y: Double = row["face_y"], let w: Double = row["face_w"], let h: Double = row["face_h"] {
             face = FaceBox(x: x, y: y, w: w, h: h, origin: FaceBox.Origin(rawValue: row["face_origin"] ?? "dataset"))
         }
-        return StoredClip(
+        var clip = StoredClip(
             uid: row["uid"], source: row["source"], record: record, probe: probe, face: face,
             view: (row["view"] as String?).flatMap(ViewClass.init(rawValue:)),
             fileSize: row["file_size"], fileMtime: row["file_mtime"], recordHash: row["record_hash"],
             status: ClipStatus(rawValue: row["status"]) ?? .ok, error: row["error"])
+        clip.faceSearchedBy = row["face_searched_by"]
+        return clip
     }
 
     /// Marks every clip of `source` not in `present` as gone (its rows and samples stay for history).

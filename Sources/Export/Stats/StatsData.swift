@@ -91,12 +91,6 @@ public struct StatsData: Codable, Sendable, Equatable {
         /// No box and not searched (the detector off, or its search failed).
         public var notSearched = 0
         public init() {}
-
-        enum CodingKeys: String, CodingKey {
-            case dataset, sidecar, detector
-            case noFaceFound = "no_face_found"
-            case notSearched = "not_searched"
-        }
     }
 
     /// A name and how often it occurs (a label, a word).
