@@ -29,7 +29,7 @@ struct IngestCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("The sources file.", valueName: "file"))
     var sources: String = "sources.yaml"
 
-    @Option(name: .long, help: ArgumentHelp("Videos probed at once (default: all cores).", valueName: "n"))
+    @Option(name: .long, help: ArgumentHelp("Videos probed and searched for faces at once (default: all cores).", valueName: "n"))
     var jobs: Int = ProcessInfo.processInfo.activeProcessorCount
 
     @Flag(name: .long, help: "Do not search clips for faces on this run (cached searches are still applied).")

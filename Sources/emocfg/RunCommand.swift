@@ -39,8 +39,11 @@ struct RunCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Stop annotate, and then verify, before each would cost more than this (US dollars).", valueName: "usd"))
     var maxCost: Double?
 
-    @Option(name: .long, help: ArgumentHelp("Videos probed at once (default: all cores).", valueName: "n"))
+    @Option(name: .long, help: ArgumentHelp("Videos probed and searched for faces at once (default: all cores).", valueName: "n"))
     var jobs: Int?
+
+    @Flag(name: .long, help: "Ingest without searching clips for faces (cached face searches still apply).")
+    var noFaces = false
 
     @Option(name: .long, help: ArgumentHelp("Start at this stage: \(stages.joined(separator: ", ")).", valueName: "stage"))
     var from: String?
@@ -169,7 +172,7 @@ struct RunCommand: AsyncParsableCommand {
         let budget = maxCost.map { ["--max-cost", "\($0)"] } ?? []
         switch stage {
         case "ingest":
-            let c = try IngestCommand.parse(["--sources", sources] + (jobs.map { ["--jobs", "\($0)"] } ?? []) + db)
+            let c = try IngestCommand.parse(["--sources", sources] + (jobs.map { ["--jobs", "\($0)"] } ?? []) + (noFaces ? ["--no-faces"] : []) + db)
             try await c.run()
         case "annotate":
             let c = try AnnotateCommand.parse(["--stage", "all", "--pipeline", pipeline, "--project", project] + budget + db)
