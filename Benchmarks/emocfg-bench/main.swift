@@ -2,7 +2,10 @@
 //
 //   emocfg-bench probe  [--files N] [--jobs N]   in-process libavformat vs one ffprobe process per file
 //   emocfg-bench upsert [--clips N]              clip records upserted into a fresh store, clips/s
-//   emocfg-bench sample [--frames N] [--runs N]  N frames of a 10 s 720p H.264 clip: in-process vs one ffmpeg process
+//   emocfg-bench sample [--frames N] [--runs N] [--clips N] [--rounds N]
+//                                                N frames of a 10 s 720p H.264 clip: in-process vs one ffmpeg process;
+//                                                then 16 frames of each of N short clips (default 200, 0 skips) on all
+//                                                cores as annotate samples them vs ffmpeg select, two processes at a time
 //   emocfg-bench export [--clips N] [--samples N] [--runs N] [--keep DIR]  emocfg export vs scripts/export_baseline.py, same bytes
 //   emocfg-bench render [--windows N] [--folders N] [--frames N] [--jobs N]  clips rendered to H.264 MP4 in-process vs one ffmpeg per clip
 //   emocfg-bench faces [--count N] [--clips DIR] [--jobs N]  face search, 3 frames a clip, 360p and 720p: in-process dlib vs a PyAV + dlib script
@@ -166,20 +169,24 @@ func upsertBenchmark() throws {
     print(String(format: "  again over existing rows: %.3f s, %.0f clips/s", t2, Double(n) / t2))
 }
 
-/// The median of `runs` timings of `body`.
-func medianSeconds(runs: Int, _ body: () throws -> Void) rethrows -> Double {
-    var times: [Double] = []
-    for _ in 0..<max(1, runs) { times.append(try seconds(body)) }
-    return times.sorted()[times.count / 2]
+/// CPU seconds (user + system) of this process, and of its children waited for.
+func cpuSeconds(_ who: Int32) -> Double {
+    var u = rusage()
+    getrusage(who, &u)
+    return Double(u.ru_utime.tv_sec + u.ru_stime.tv_sec) + Double(u.ru_utime.tv_usec + u.ru_stime.tv_usec) / 1e6
 }
+
+let selfCPU = RUSAGE_SELF.rawValue, childrenCPU = RUSAGE_CHILDREN.rawValue
 
 /// Sampling N frames from a 10-second 720p H.264 clip: emocfg in-process (seek to the keyframe,
 /// decode what is needed, scale, JPEG) against one ffmpeg process extracting the same frames at
 /// the same size and JPEG quantiser, in two ways: one pass with a `select` filter, and one input
 /// per frame with `-ss` (input seeking). Clips with a long (x264's default 250) and a short (1 s)
-/// keyframe interval, since seeking can only skip whole groups of pictures.
+/// keyframe interval, since seeking can only skip whole groups of pictures. emocfg runs with the
+/// decoder threads its workload rule gives one clip alone (every core) and with one thread. Then
+/// the many-clips workload (`--clips N`, 0 to skip): see `sampleManyBenchmark`.
 func sampleBenchmark() throws {
-    let count = arg("--frames", 16), runs = arg("--runs", 5)
+    let count = arg("--frames", 16), runs = arg("--runs", 5), clips = arg("--clips", 200)
     guard let ffmpeg = which("ffmpeg") else {
         print("ffmpeg is not installed (apt-get install ffmpeg); it makes the clip and is the baseline of this benchmark")
         exit(1)
@@ -187,7 +194,9 @@ func sampleBenchmark() throws {
     let dir = FileManager.default.temporaryDirectory.appendingPathComponent("emocfg-bench-sample-\(getpid())")
     try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(at: dir) }
-    print("sample: \(count) frames from a 10 s 1280x720 30 fps H.264 clip, median of \(runs) runs each")
+    let cores = ProcessInfo.processInfo.activeProcessorCount
+    let alone = FrameSampler.decoderThreads(videosInFlight: 1)
+    print("sample: \(count) frames from a 10 s 1280x720 30 fps H.264 clip, median of \(runs) runs each (taking turns), \(cores) cores; CPU is user + system per run")
     for (label, gop) in [("keyframe every 250 frames (x264 default)", 250), ("keyframe every 30 frames (1 s)", 30)] {
         let clip = dir.appendingPathComponent("clip-g\(gop).mp4").path
         let made = run(ffmpeg, ["-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=1280x720:rate=30:duration=10",
@@ -196,22 +205,20 @@ func sampleBenchmark() throws {
             print("ffmpeg could not make the clip (exit \(made)); is libx264 available?")
             exit(1)
         }
+        // nil: the threads the workload rule picks (every core for one clip alone).
         let options = FrameSamplingOptions(count: count)
-        var frames: [SampledFrame] = []
-        frames = try FrameSampler.sample(video: clip, options: options)  // warm the page cache and libav's tables
-        let emocfg = try medianSeconds(runs: runs) { frames = try FrameSampler.sample(video: clip, options: options) }
+        var oneThread = options
+        oneThread.decoderThreads = 1
+        // Warm the page cache and libav's tables; these frames set what ffmpeg must produce.
+        let frames = try FrameSampler.sample(video: clip, options: options)
         let w = frames[0].width, h = frames[0].height
         let q = "\(options.jpegQScale)"
 
         // One pass: decode everything, keep the chosen frame numbers.
-        let select = "select='" + frames.map { "eq(n\\,\($0.index))" }.joined(separator: "+") + "',scale=\(w):\(h):flags=bicubic"
         let selectDir = dir.appendingPathComponent("select-g\(gop)")
         try FileManager.default.createDirectory(at: selectDir, withIntermediateDirectories: true)
-        let selectArgs = ["-v", "error", "-y", "-i", clip, "-vf", select, "-vsync", "0", "-q:v", q, "-pix_fmt", "yuvj420p",
-                          selectDir.appendingPathComponent("%02d.jpg").path]
-        let ffSelect = medianSeconds(runs: runs) { run(ffmpeg, selectArgs) }
-        let selectCount = (try? FileManager.default.contentsOfDirectory(atPath: selectDir.path).count) ?? 0
-
+        let selectArgs = ffmpegSelectArguments(clip: clip, frames: frames.map(\.index), width: w, height: h, q: q,
+                                               output: selectDir.appendingPathComponent("%02d.jpg").path)
         // One input per frame, each seeking to its frame's time (a hair early, as -ss keeps the
         // first frame at or after it).
         let seekDir = dir.appendingPathComponent("seek-g\(gop)")
@@ -222,14 +229,54 @@ func sampleBenchmark() throws {
             seekArgs += ["-map", "\(i):v", "-frames:v", "1", "-vf", "scale=\(w):\(h):flags=bicubic", "-q:v", q, "-pix_fmt", "yuvj420p",
                          seekDir.appendingPathComponent(String(format: "%02d.jpg", i)).path]
         }
-        let ffSeek = medianSeconds(runs: runs) { run(ffmpeg, seekArgs) }
+
+        // The four sides take turns, run after run, so that a change in the machine's load
+        // falls on all of them; each side's median and mean CPU.
+        var times = [[Double]](repeating: [], count: 4), cpu = [Double](repeating: 0, count: 4)
+        var sameFrames = true
+        for _ in 0..<max(1, runs) {
+            for side in 0..<4 {
+                let who = side < 2 ? selfCPU : childrenCPU
+                let c = cpuSeconds(who)
+                let t = try seconds {
+                    switch side {
+                    case 0: sameFrames = try FrameSampler.sample(video: clip, options: options) == frames && sameFrames
+                    case 1: sameFrames = try FrameSampler.sample(video: clip, options: oneThread) == frames && sameFrames
+                    case 2: run(ffmpeg, selectArgs)
+                    default: run(ffmpeg, seekArgs)
+                    }
+                }
+                times[side].append(t)
+                cpu[side] += (cpuSeconds(who) - c) / Double(max(1, runs))
+            }
+        }
+        guard sameFrames else {
+            print("emocfg gave different frames from run to run or with one decoder thread than with \(alone)")
+            exit(1)
+        }
+        let median = times.map { $0.sorted()[$0.count / 2] }
+        let emocfg = median[0], emocfgOne = median[1], ffSelect = median[2], ffSeek = median[3]
+        let emocfgCPU = cpu[0], emocfgOneCPU = cpu[1], ffSelectCPU = cpu[2], ffSeekCPU = cpu[3]
+        let selectCount = (try? FileManager.default.contentsOfDirectory(atPath: selectDir.path).count) ?? 0
         let seekCount = (try? FileManager.default.contentsOfDirectory(atPath: seekDir.path).count) ?? 0
 
         print("  \(label), \(w)x\(h) JPEGs at -q:v \(q)")
-        print(String(format: "    emocfg in-process                      %7.3f s  (%d frames)", emocfg, frames.count))
-        print(String(format: "    ffmpeg, one process, select filter     %7.3f s  (%d frames)  ratio %.1fx", ffSelect, selectCount, ffSelect / emocfg))
-        print(String(format: "    ffmpeg, one process, %2d -ss inputs     %7.3f s  (%d frames)  ratio %.1fx", frames.count, ffSeek, seekCount, ffSeek / emocfg))
+        print(String(format: "    emocfg in-process, %d decoder threads   %7.3f s  CPU %6.3f s  (%d frames)", alone, emocfg, emocfgCPU, frames.count))
+        print(String(format: "    emocfg in-process, 1 decoder thread    %7.3f s  CPU %6.3f s  (the same frames)", emocfgOne, emocfgOneCPU))
+        print(String(format: "    ffmpeg, one process, select filter     %7.3f s  CPU %6.3f s  (%d frames)  ratio %.1fx (1 thread: %.1fx), CPU %.1fx",
+                     ffSelect, ffSelectCPU, selectCount, ffSelect / emocfg, ffSelect / emocfgOne, ffSelectCPU / emocfgCPU))
+        print(String(format: "    ffmpeg, one process, %2d -ss inputs     %7.3f s  CPU %6.3f s  (%d frames)  ratio %.1fx (1 thread: %.1fx), CPU %.1fx",
+                     frames.count, ffSeek, ffSeekCPU, seekCount, ffSeek / emocfg, ffSeek / emocfgOne, ffSeekCPU / emocfgCPU))
     }
+    if clips > 0 { try sampleManyBenchmark(clips: clips, rounds: max(1, arg("--rounds", 2)), ffmpeg: ffmpeg) }
+}
+
+/// ffmpeg's arguments for the frames numbered `frames` of `clip` (decoded-frame numbers, as
+/// emocfg's indices of a constant-rate clip) as `width` x `height` JPEGs at quantiser `q`: one
+/// pass that decodes everything and keeps the chosen frames with a `select` filter.
+func ffmpegSelectArguments(clip: String, frames: [Int], width: Int, height: Int, q: String, output: String) -> [String] {
+    let select = "select='" + frames.map { "eq(n\\,\($0))" }.joined(separator: "+") + "',scale=\(width):\(height):flags=bicubic"
+    return ["-v", "error", "-y", "-i", clip, "-vf", select, "-vsync", "0", "-q:v", q, "-pix_fmt", "yuvj420p", output]
 }
 
 switch CommandLine.arguments.dropFirst().first {
@@ -250,6 +297,6 @@ case nil, "all":
     try llmThroughputBenchmark()
     try rateLimitBenchmark()
 default:
-    print("usage: emocfg-bench [probe [--files N] [--jobs N] | upsert [--clips N] [--batch N] | sample [--frames N] [--runs N] | llm [--requests N] | ratelimit [--rpm N] [--seconds S] | export [--clips N] [--samples N] [--runs N] [--keep DIR] | render [--windows N] [--folders N] [--frames N] [--jobs N] | all]")
+    print("usage: emocfg-bench [probe [--files N] [--jobs N] | upsert [--clips N] [--batch N] | sample [--frames N] [--runs N] [--clips N] [--rounds N] | llm [--requests N] | ratelimit [--rpm N] [--seconds S] | export [--clips N] [--samples N] [--runs N] [--keep DIR] | render [--windows N] [--folders N] [--frames N] [--jobs N] | all]")
     exit(2)
 }

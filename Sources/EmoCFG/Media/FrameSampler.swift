@@ -11,13 +11,13 @@ public struct FrameSamplingOptions: Sendable, Equatable {
     public var jpegQScale: Int
     /// Cut the frame around the face first, when set.
     public var faceCrop: FaceCrop?
-    /// Threads one video's decoder may use. The default, one per core, measured faster here than
-    /// libavcodec's own choice (cores + 1); use 1 when many clips are sampled at once.
-    public var decoderThreads: Int
+    /// Threads one video's decoder may use; 0 lets libavcodec choose (cores + 1). Nil, the
+    /// default, picks by workload when the video is opened: see `FrameSampler.decoderThreads(videosInFlight:cores:)`.
+    public var decoderThreads: Int?
 
     public init(
         count: Int = 16, pixelBudget: Int = 100_352, jpegQScale: Int = 3, faceCrop: FaceCrop? = nil,
-        decoderThreads: Int = ProcessInfo.processInfo.activeProcessorCount
+        decoderThreads: Int? = nil
     ) {
         self.count = count
         self.pixelBudget = pixelBudget
@@ -204,20 +204,25 @@ public enum FrameSampler {
         guard (1...31).contains(options.jpegQScale) else {
             throw FrameSamplingError(path: path, message: "JPEG q scale must be in 1...31, got \(options.jpegQScale)")
         }
-        guard options.decoderThreads >= 0 else {
-            throw FrameSamplingError(path: path, message: "decoder threads must be 0 (libavcodec chooses) or more, got \(options.decoderThreads)")
+        if let threads = options.decoderThreads, threads < 0 {
+            throw FrameSamplingError(path: path, message: "decoder threads must be 0 (libavcodec chooses) or more, got \(threads)")
         }
     }
 
     /// The decoded frames `sample(video:…)` takes, handed to `body` one at a time with their index
     /// and time (the frame is valid only during the call): for callers that want pixels, not JPEGs.
+    /// `decoderThreads` nil picks by workload (`decoderThreads(videosInFlight:cores:)`).
     public static func visit(
-        video path: String, window: TimeWindow? = nil, count: Int,
-        decoderThreads: Int = ProcessInfo.processInfo.activeProcessorCount,
+        video path: String, window: TimeWindow? = nil, count: Int, decoderThreads: Int? = nil,
         _ body: (UnsafeMutablePointer<AVFrame>, _ index: Int, _ time: Double?) throws(FrameSamplingError) -> Void
     ) throws(FrameSamplingError) {
         guard count >= 1 else { throw FrameSamplingError(path: path, message: "frame count must be at least 1, got \(count)") }
-        let reader = try VideoFrameReader(path: path, decoderThreads: Int32(clamping: decoderThreads))
+        // Counted from before the decoder opens until the last frame is handed over, whatever
+        // the thread count, so that videos opened meanwhile see this one.
+        let inFlight = VideosInFlight.shared.enter()
+        defer { VideosInFlight.shared.leave() }
+        let threads = decoderThreads ?? Self.decoderThreads(videosInFlight: inFlight)
+        let reader = try VideoFrameReader(path: path, decoderThreads: Int32(clamping: threads))
         let length = try reader.duration()
         var start = 0.0, end = length
         if let window {
@@ -256,6 +261,27 @@ public enum FrameSampler {
 }
 
 extension FrameSampler {
+    /// The decoder threads a video gets when its caller leaves the choice to the sampler: the
+    /// cores shared out among the videos being decoded in this process at the moment it is opened
+    /// (itself included), at least one. One video alone gets every core (libavcodec's frame
+    /// threading); as many videos as cores, or more, get one thread each.
+    ///
+    /// Why: frame threading makes one clip finish sooner on idle cores, but it costs CPU (a
+    /// pipeline to refill after every seek, frames decoded ahead of the target, threads that wait
+    /// on each other's reference rows), so when every core already decodes its own clip, one
+    /// thread per decoder gets more clips done per second. `emocfg-bench sample` measures both
+    /// workloads with both choices.
+    ///
+    /// The count is taken once, when the decoder opens (libavcodec cannot change it later): a clip
+    /// that started alone keeps its threads when others start, and the last clips of a batch keep
+    /// the one thread they started with. Clips are short, so neither lasts long. Callers that know
+    /// better pass `decoderThreads` (face search passes 1: it runs one clip per core itself).
+    public static func decoderThreads(
+        videosInFlight: Int, cores: Int = ProcessInfo.processInfo.activeProcessorCount
+    ) -> Int {
+        max(1, max(1, cores) / max(1, videosInFlight))
+    }
+
     /// The frames of a stored clip, whatever its media (video, window, frame folder), as the
     /// pipeline's frame settings ask: what the caption stage and the judges see.
     public static func sample(clip: StoredClip, root: String, settings: FrameSettings) throws(FrameSamplingError) -> [SampledFrame] {
@@ -268,5 +294,33 @@ extension FrameSampler {
         case .video, .window:
             return try sample(video: path, window: clip.record.window, options: options)
         }
+    }
+}
+
+/// How many videos `FrameSampler` is decoding in this process right now (all callers, whatever
+/// their thread count): what `FrameSampler.decoderThreads(videosInFlight:cores:)` shares the cores by.
+final class VideosInFlight: @unchecked Sendable {
+    static let shared = VideosInFlight()
+    private let lock = NSLock()
+    private var count = 0
+
+    /// Counts one more video and returns the count, this one included.
+    func enter() -> Int {
+        lock.lock()
+        defer { lock.unlock() }
+        count += 1
+        return count
+    }
+
+    func leave() {
+        lock.lock()
+        count -= 1
+        lock.unlock()
+    }
+
+    var current: Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return count
     }
 }
