@@ -88,6 +88,30 @@ final class FrameSamplerTests: XCTestCase {
         XCTAssertEqual(close.seeks, 1, "frame 23 follows frame 21 in its group")
     }
 
+    func test_knowing_the_next_instant_drops_more_frames_and_gives_the_same_ones() throws {
+        // Non-reference frames between two instants, on screen at neither, are dropped when the
+        // reader is told the next instant; the frames given stay the same, also with a window
+        // start that asks for the first frame after an instant. One decoder thread, for counts
+        // that are the same on every machine.
+        let cases: [(String, TimeWindow?)] = [("counter.mp4", nil), ("counter.ts", nil), ("counter.mp4", TimeWindow(start: 0.5, end: 1.7))]
+        for (name, window) in cases {
+            let start = window?.start ?? 0
+            let times = FrameSampler.targetTimes(start: start, end: window?.end ?? 2, count: 16)
+            let plain = try VideoFrameReader(path: media(name), decoderThreads: 1)
+            let told = try VideoFrameReader(path: media(name), decoderThreads: 1)
+            var a: [Int] = [], b: [Int] = []
+            for (i, t) in times.enumerated() {
+                let f = try XCTUnwrap(plain.frame(at: t, notBefore: start))
+                a.append(Int((plain.seconds(of: f) * 25).rounded()))
+                let g = try XCTUnwrap(told.frame(at: t, notBefore: start, next: i + 1 < times.count ? times[i + 1] : nil))
+                b.append(Int((told.seconds(of: g) * 25).rounded()))
+            }
+            XCTAssertEqual(b, a, name)
+            XCTAssertLessThanOrEqual(told.framesDecoded, plain.framesDecoded, name)
+            print("\(name) \(window.map { "\($0.start)-\($0.end) s" } ?? "whole"): \(plain.framesDecoded) frames decoded, \(told.framesDecoded) told the next instant")
+        }
+    }
+
     func test_a_target_just_before_a_keyframe_whose_decoding_time_is_earlier_still_gets_its_frame() throws {
         // Frame 19's keyframe neighbour (frame 20) is stored with an earlier decoding time, so a
         // seek by the index lands after the target; the reader must step back a group.

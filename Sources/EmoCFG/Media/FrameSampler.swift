@@ -237,8 +237,10 @@ public enum FrameSampler {
         }
         var taken = 0
         var lastTime: Double? = nil
-        for t in targetTimes(start: start, end: end, count: count) {
-            guard var frame = try reader.frame(at: t, notBefore: start) else { break }
+        let targets = targetTimes(start: start, end: end, count: count)
+        for (i, t) in targets.enumerated() {
+            let next = i + 1 < targets.count ? targets[i + 1] : nil
+            guard var frame = try reader.frame(at: t, notBefore: start, next: next) else { break }
             var time = reader.seconds(of: frame)
             if time >= end {
                 guard taken == 0 else { break }

@@ -40,6 +40,8 @@ final class VideoFrameReader {
     private var keyframeDelay: Int64 = 0
     /// Where the last seek went, nil while the reader is still at the start of the file.
     private var seekPoint: Int64?
+    /// The pts of the instant after the current one, when the caller said it.
+    private var horizon: Int64?
     /// The pts of the packets sent since the last seek (a bounded tail), for dropping frames.
     private var sentPts: [Int64] = []
     /// What went wrong last while reading or decoding, for the error when no frame comes out.
@@ -163,13 +165,16 @@ final class VideoFrameReader {
     /// The frame on screen `seconds` after the start: the last frame starting at or before that
     /// instant, or the first frame when the instant comes before it. When the frame on screen
     /// started before `notBefore` (a window's start), the next frame instead. Instants should rise
-    /// from call to call, so that the reader decodes on; an earlier one costs a seek. The frame
-    /// stays valid until the next call. Nil when the file holds no frame.
-    func frame(at seconds: Double, notBefore: Double? = nil) throws(FrameSamplingError) -> UnsafeMutablePointer<AVFrame>? {
+    /// from call to call, so that the reader decodes on; an earlier one costs a seek. `next`, the
+    /// instant of the next call when the caller knows it, lets the decoder also drop frames that
+    /// fall between the two instants and are on screen at neither. The frame stays valid until
+    /// the next call. Nil when the file holds no frame.
+    func frame(at seconds: Double, notBefore: Double? = nil, next: Double? = nil) throws(FrameSamplingError) -> UnsafeMutablePointer<AVFrame>? {
         // A hair of tolerance so that an instant computed to fall exactly on a frame's start
         // does not round to the tick before it.
         let target = startPts + Int64((seconds / timeBase + 1e-6).rounded(.down))
         let floor = notBefore.map { startPts + Int64(($0 / timeBase - 1e-6).rounded(.up)) }
+        horizon = next.map { startPts + Int64(($0 / timeBase + 1e-6).rounded(.down)) }.flatMap { $0 > target ? $0 : nil }
         if mustSeek(before: target) { try seek(to: target) }
         var backoff = Int64((1.0 / timeBase).rounded())
         while true {
@@ -326,12 +331,20 @@ final class VideoFrameReader {
         }
     }
 
-    /// A frame starting at `pts` cannot be on screen at `target` (nor at any later instant) when a
-    /// frame already sent starts after it and no later than `target`. If it is also a
-    /// non-reference frame, nothing else needs it and the decoder may drop it.
+    /// Whether the decoder may drop the frame starting at `pts` if it is a non-reference frame
+    /// (nothing else needs it then): when it can be on screen at no instant still to come.
+    ///
+    /// Before `target`: when a frame already sent starts after it and no later than `target`
+    /// (nor then at any later instant). After `target`, when the next instant (`horizon`) is
+    /// known: when a frame already sent starts after it and no later than the next instant, and
+    /// another already sent starts between `target` and it, so it is not the first frame after
+    /// `target` either, which `frame(at:notBefore:)` returns for a window that starts inside the
+    /// frame on screen and which tells that the frame held is the last one at or before `target`.
     private func droppable(_ pts: Int64, toward target: Int64) -> Bool {
-        guard pts != Self.noPts, pts < target else { return false }
-        return sentPts.contains { $0 > pts && $0 <= target }
+        guard pts != Self.noPts else { return false }
+        if pts < target { return sentPts.contains { $0 > pts && $0 <= target } }
+        guard pts > target, let horizon, pts < horizon else { return false }
+        return sentPts.contains { $0 > target && $0 < pts } && sentPts.contains { $0 > pts && $0 <= horizon }
     }
 
     // MARK: - Helpers
