@@ -9,8 +9,8 @@
 // threads the workload rule picks (`FrameSampler.decoderThreads(videosInFlight:)`), then with every
 // decoder fixed at one thread and at one thread per core, to show what the rule picks between.
 // The baseline is one ffmpeg process per clip with a `select` filter for the same frames at the
-// same size and quantiser, two processes at a time. Reported as clips per second; the machine is
-// shared, so the ratio is the figure.
+// same size and quantiser, two processes at a time. The sides take turns over slices of the clips.
+// Reported as clips per second and CPU seconds; the machine is shared, so the ratio is the figure.
 import EmoCFG
 import Foundation
 
@@ -22,7 +22,7 @@ private struct SampleBase {
     var seconds: Int
 }
 
-func sampleManyBenchmark(clips n: Int, rounds: Int, ffmpeg: String) throws {
+func sampleManyBenchmark(clips n: Int, turns: Int, ffmpeg: String) throws {
     let cores = ProcessInfo.processInfo.activeProcessorCount
     let ffmpegJobs = 2
     let width = 4 * 2  // annotate: a model's maxConcurrency (default 4) × 2
@@ -69,16 +69,16 @@ func sampleManyBenchmark(clips n: Int, rounds: Int, ffmpeg: String) throws {
     var expected: [[SampledFrame]] = []
     for b in 0..<bases.count { expected.append(try FrameSampler.sample(clip: clips[b], root: dir.path, settings: settings)) }
 
-    /// All clips through forEachBounded, as annotate's caption stage; how many clips did not give
-    /// the expected frames, byte for byte.
-    func emocfgPass(threads: Int?) throws -> (seconds: Double, cpu: Double, wrong: Int) {
+    /// `slice` of the clips through forEachBounded, as annotate's caption stage; how many clips
+    /// did not give the expected frames, byte for byte.
+    func emocfgPass(_ slice: Range<Int>, threads: Int?) throws -> (seconds: Double, cpu: Double, wrong: Int) {
         let cpu = cpuSeconds(selfCPU)
         nonisolated(unsafe) var wrong = 0
         let dirPath = dir.path
         let all = clips, want = clips.indices.map { expected[baseOf[$0]] }
         let t = try seconds {
             try runBlocking {
-                _ = await forEachBounded(Array(all.indices), width: width, { i -> Bool in
+                _ = await forEachBounded(Array(slice), width: width, { i -> Bool in
                     let clip = all[i]
                     let frames: [SampledFrame]?
                     if let threads {
@@ -100,74 +100,73 @@ func sampleManyBenchmark(clips n: Int, rounds: Int, ffmpeg: String) throws {
 
     // ffmpeg: one process per clip, two at a time.
     let out = dir.appendingPathComponent("ffmpeg")
+    try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
     let q = "\(settings.jpegQuality)"
     let args: [[String]] = clips.indices.map { i in
         let e = expected[baseOf[i]]
         return [ffmpeg] + ffmpegSelectArguments(clip: dir.path + "/" + clips[i].record.path, frames: e.map(\.index), width: e[0].width,
                                                 height: e[0].height, q: q, output: out.appendingPathComponent(String(format: "c%05d-%%02d.jpg", i)).path)
     }
-    func ffmpegPass() throws -> (seconds: Double, cpu: Double, frames: Int, failed: Int) {
-        try? FileManager.default.removeItem(at: out)
-        try FileManager.default.createDirectory(at: out, withIntermediateDirectories: true)
+    func ffmpegPass(_ slice: Range<Int>) -> (seconds: Double, cpu: Double, failed: Int) {
         let lock = NSLock()
-        nonisolated(unsafe) var next = 0
+        nonisolated(unsafe) var next = slice.lowerBound
         nonisolated(unsafe) var cpu = 0.0
         nonisolated(unsafe) var failed = 0
         let t = seconds {
             DispatchQueue.concurrentPerform(iterations: ffmpegJobs) { _ in
                 while true {
-                    lock.lock()
-                    let i = next
-                    next += 1
-                    lock.unlock()
-                    guard i < args.count else { return }
+                    let i: Int = lock.withLock {
+                        defer { next += 1 }
+                        return next
+                    }
+                    guard i < slice.upperBound else { return }
                     let r = RenderChild.spawn(args[i])
-                    lock.lock()
-                    cpu += r.cpuSeconds
-                    if r.exitCode != 0 { failed += 1 }
-                    lock.unlock()
+                    lock.withLock {
+                        cpu += r.cpuSeconds
+                        if r.exitCode != 0 { failed += 1 }
+                    }
                 }
             }
         }
-        return (t, cpu, (try? FileManager.default.contentsOfDirectory(atPath: out.path).count) ?? 0, failed)
+        return (t, cpu, failed)
     }
 
-    // The sides take turns, round after round, in reverse order every other round, so that a
-    // change in the machine's load falls on all of them; times and CPU are summed over rounds.
+    // The clips are taken in turns of n / turns clips; in each turn every side samples those
+    // clips, the first side of the last turn going last, so that a change in the machine's load
+    // (other builds and tests come and go) falls on every side alike. Times and CPU are summed.
     let emocfgThreads: [Int?] = [nil, 1, cores]
-    var emocfgTotals = [(seconds: Double, cpu: Double, wrong: Int)](repeating: (0, 0, 0), count: emocfgThreads.count)
-    var ff = 0.0, ffCPU = 0.0, ffFrames = 0, ffFailed = 0
-    for round in 0..<rounds {
-        let order = Array(0...emocfgThreads.count)
-        for side in round % 2 == 0 ? order : order.reversed() {
+    let sides = emocfgThreads.count + 1
+    var time = [Double](repeating: 0, count: sides), cpu = time, wrong = [Int](repeating: 0, count: sides)
+    for turn in 0..<turns {
+        let slice = (n * turn / turns)..<(n * (turn + 1) / turns)
+        for k in 0..<sides {
+            let side = (k + turn) % sides
             if side < emocfgThreads.count {
-                let r = try emocfgPass(threads: emocfgThreads[side])
-                emocfgTotals[side].seconds += r.seconds
-                emocfgTotals[side].cpu += r.cpu
-                emocfgTotals[side].wrong += r.wrong
+                let r = try emocfgPass(slice, threads: emocfgThreads[side])
+                time[side] += r.seconds
+                cpu[side] += r.cpu
+                wrong[side] += r.wrong
             } else {
-                let r = try ffmpegPass()
-                ff += r.seconds
-                ffCPU += r.cpu
-                ffFrames += r.frames
-                ffFailed += r.failed
+                let r = ffmpegPass(slice)
+                time[side] += r.seconds
+                cpu[side] += r.cpu
+                wrong[side] += r.failed
             }
         }
     }
-    let done = n * rounds
-    let want = clips.indices.map { expected[baseOf[$0]].count }
-    let wantFrames = want.reduce(0, +) * rounds
-    func check(_ wrong: Int) -> String { wrong == 0 ? "same frames" : "\(wrong) clips with other frames" }
+    let ffFrames = (try? FileManager.default.contentsOfDirectory(atPath: out.path).count) ?? 0
+    let wantFrames = clips.indices.map { expected[baseOf[$0]].count }.reduce(0, +)
+
     let sizes = bases.indices.map { "\(bases[$0].name) \(expected[$0][0].width)x\(expected[$0][0].height)" }.joined(separator: ", ")
-    print("sample --clips \(n): \(n) short H.264 clips (\(sizes) JPEGs), \(settings.count) frames each at -q:v \(q), \(cores) cores, \(rounds) rounds taking turns (times summed)")
+    print("sample --clips \(n): short H.264 clips (\(sizes) JPEGs), \(settings.count) frames each at -q:v \(q), \(cores) cores, \(turns) turns of \(n / turns) clips")
     print("  emocfg: FrameSampler.sample(clip:) under forEachBounded width \(width), as annotate's caption stage; ffmpeg: select filter, \(ffmpegJobs) processes at a time")
-    func row(_ label: String, _ r: (seconds: Double, cpu: Double, wrong: Int)) {
+    let ff = sides - 1
+    let labels = ["emocfg, threads by workload rule  ", "emocfg, 1 thread per decoder      ", String(format: "emocfg, %d threads per decoder     ", cores)]
+    for side in 0..<emocfgThreads.count {
         print(String(format: "    %@ %7.2f s  %6.1f clips/s  CPU %6.2f s  (%@)  ratio %.2fx, CPU %.2fx",
-                     label, r.seconds, Double(done) / r.seconds, r.cpu, check(r.wrong), ff / r.seconds, ffCPU / r.cpu))
+                     labels[side], time[side], Double(n) / time[side], cpu[side],
+                     wrong[side] == 0 ? "same frames" : "\(wrong[side]) clips with other frames", time[ff] / time[side], cpu[ff] / cpu[side]))
     }
-    row("emocfg, threads by workload rule  ", emocfgTotals[0])
-    row("emocfg, 1 thread per decoder      ", emocfgTotals[1])
-    row(String(format: "emocfg, %d threads per decoder     ", cores), emocfgTotals[2])
     print(String(format: "    ffmpeg select, %d at a time       %7.2f s  %6.1f clips/s  CPU %6.2f s  (%d of %d frames%@)",
-                 ffmpegJobs, ff, Double(done) / ff, ffCPU, ffFrames, wantFrames, ffFailed > 0 ? ", \(ffFailed) processes failed" : ""))
+                 ffmpegJobs, time[ff], Double(n) / time[ff], cpu[ff], ffFrames, wantFrames, wrong[ff] > 0 ? ", \(wrong[ff]) processes failed" : ""))
 }

@@ -2,7 +2,7 @@
 //
 //   emocfg-bench probe  [--files N] [--jobs N]   in-process libavformat vs one ffprobe process per file
 //   emocfg-bench upsert [--clips N]              clip records upserted into a fresh store, clips/s
-//   emocfg-bench sample [--frames N] [--runs N] [--clips N] [--rounds N]
+//   emocfg-bench sample [--frames N] [--runs N] [--clips N] [--turns N]
 //                                                N frames of a 10 s 720p H.264 clip: in-process vs one ffmpeg process;
 //                                                then 16 frames of each of N short clips (default 200, 0 skips) on all
 //                                                cores as annotate samples them vs ffmpeg select, two processes at a time
@@ -268,7 +268,7 @@ func sampleBenchmark() throws {
         print(String(format: "    ffmpeg, one process, %2d -ss inputs     %7.3f s  CPU %6.3f s  (%d frames)  ratio %.1fx (1 thread: %.1fx), CPU %.1fx",
                      frames.count, ffSeek, ffSeekCPU, seekCount, ffSeek / emocfg, ffSeek / emocfgOne, ffSeekCPU / emocfgCPU))
     }
-    if clips > 0 { try sampleManyBenchmark(clips: clips, rounds: max(1, arg("--rounds", 2)), ffmpeg: ffmpeg) }
+    if clips > 0 { try sampleManyBenchmark(clips: clips, turns: min(clips, max(1, arg("--turns", 8))), ffmpeg: ffmpeg) }
 }
 
 /// ffmpeg's arguments for the frames numbered `frames` of `clip` (decoded-frame numbers, as
@@ -297,6 +297,6 @@ case nil, "all":
     try llmThroughputBenchmark()
     try rateLimitBenchmark()
 default:
-    print("usage: emocfg-bench [probe [--files N] [--jobs N] | upsert [--clips N] [--batch N] | sample [--frames N] [--runs N] [--clips N] [--rounds N] | llm [--requests N] | ratelimit [--rpm N] [--seconds S] | export [--clips N] [--samples N] [--runs N] [--keep DIR] | render [--windows N] [--folders N] [--frames N] [--jobs N] | all]")
+    print("usage: emocfg-bench [probe [--files N] [--jobs N] | upsert [--clips N] [--batch N] | sample [--frames N] [--runs N] [--clips N] [--turns N] | llm [--requests N] | ratelimit [--rpm N] [--seconds S] | export [--clips N] [--samples N] [--runs N] [--keep DIR] | render [--windows N] [--folders N] [--frames N] [--jobs N] | all]")
     exit(2)
 }
