@@ -5,6 +5,7 @@
 //   emocfg-bench sample [--frames N] [--runs N]  N frames of a 10 s 720p H.264 clip: in-process vs one ffmpeg process
 //   emocfg-bench export [--clips N] [--samples N] [--runs N] [--keep DIR]  emocfg export vs scripts/export_baseline.py, same bytes
 //   emocfg-bench render [--windows N] [--folders N] [--frames N] [--jobs N]  clips rendered to H.264 MP4 in-process vs one ffmpeg per clip
+//   emocfg-bench adaptive [--capacity N] [--seconds S] [--outage S]  adaptive concurrency against a hidden capacity; the circuit breaker in an outage
 //   emocfg-bench faces [--count N] [--clips DIR] [--jobs N]  face search, 3 frames a clip, 360p and 720p: in-process dlib vs a PyAV + dlib script
 //
 // Both sides of a comparison run in the same process, one after the other, on the same files, so
@@ -242,6 +243,7 @@ case "export": try exportBenchmark()
 case "render": try renderBenchmark()
 case "render-child": try renderChild()
 case "faces": try faceBenchmark()
+case "adaptive": try adaptiveBenchmark()
 case "faces-child": try faceChild()
 case nil, "all":
     try probeBenchmark()
