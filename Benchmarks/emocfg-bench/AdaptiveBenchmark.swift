@@ -31,6 +31,7 @@ func adaptiveBenchmark() throws {
                      adaptive ? "adaptive     " : "fixed at 256 ", 0.9 * ideal, reached, steady, 100 * steady / ideal,
                      refused, requests, 100 * Double(refused) / Double(max(1, requests)), run.limit.map(String.init) ?? "-"))
         print("    answers/s per 5 s: " + buckets.map { String(format: "%.0f", $0) }.joined(separator: " "))
+        print("    limit at each 5 s: " + run.limits.map(String.init).joined(separator: " "))
     }
 
     print("adaptive (b): the server answers 503 to everything for \(outage) s, from 15 s into the run; max_concurrency 16, 200 ms per answer")
@@ -60,7 +61,7 @@ func adaptiveBenchmark() throws {
 
 /// Sends distinct requests, `width` outstanding, for `seconds`; returns when each answer came (s from start).
 private func timedRun(port: Int, maxConcurrency: Int, adaptive: Bool, seconds: Double, width: Int) throws
-    -> (answers: [Double], limit: Int?, circuitOpened: Int, failed: Int) {
+    -> (answers: [Double], limit: Int?, circuitOpened: Int, failed: Int, limits: [Int]) {
     let dir = FileManager.default.temporaryDirectory.appendingPathComponent("emocfg-bench-adaptive-\(getpid())-\(UUID().uuidString)")
     defer { try? FileManager.default.removeItem(at: dir) }
     let store = try Store(path: dir.appendingPathComponent("bench.sqlite").path)
@@ -70,9 +71,18 @@ private func timedRun(port: Int, maxConcurrency: Int, adaptive: Bool, seconds: D
     model.adaptiveConcurrency = adaptive
     let client = LLMClient(store: store, models: [model], environment: ["BENCH_KEY": "k"])
     let m = model
-    let answers: [Double] = try runBlocking {
+    let (answers, limits): ([Double], [Int]) = try runBlocking {
         let start = Date()
         var times: [Double] = []
+        // The limit every 5 s, to tell the algorithm's doing from the machine's.
+        let sampler = Task {
+            var seen: [Int] = []
+            while Date().timeIntervalSince(start) < seconds {
+                try? await Task.sleep(nanoseconds: 5_000_000_000)
+                seen.append(await client.concurrency(of: "bench")?.limit ?? 0)
+            }
+            return seen
+        }
         await withTaskGroup(of: Bool.self) { group in
             var next = 0
             func submit() {
@@ -87,10 +97,10 @@ private func timedRun(port: Int, maxConcurrency: Int, adaptive: Bool, seconds: D
                 if t < seconds { submit() }
             }
         }
-        return times
+        return (times, await sampler.value)
     }
     let state = try runBlocking { await client.concurrency(of: "bench") }
     let counts = try runBlocking { await client.stats.counts }
     try runBlocking { await client.shutdown() }
-    return (answers, state?.limit, counts.circuitOpened, counts.failed)
+    return (answers, state?.limit, counts.circuitOpened, counts.failed, limits)
 }
