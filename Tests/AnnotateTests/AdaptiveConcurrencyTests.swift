@@ -18,8 +18,8 @@ final class AdaptiveConcurrencyTests: XCTestCase {
     }
 
     /// Sends `count` distinct requests at once (the limiter decides how many go) and returns how many were answered.
-    func sendAll(_ client: LLMClient, _ model: ModelConfig, count: Int) throws -> Int {
-        let requests = (0..<count).map(request)
+    func sendAll(_ client: LLMClient, _ model: ModelConfig, count: Int, from first: Int = 0) throws -> Int {
+        let requests = (first..<(first + count)).map(request)
         return try blocking {
             await withTaskGroup(of: Bool.self) { group in
                 for r in requests {
@@ -58,6 +58,22 @@ final class AdaptiveConcurrencyTests: XCTestCase {
         try blocking { await client.shutdown() }
     }
 
+    func test_a_server_down_from_the_start_fails_fast_by_attempts_without_pausing() throws {
+        let standin = try Standin(arguments: ["--latency-ms", "5"])
+        defer { standin.stop() }
+        var m = model(.openai, standin)
+        m.maxAttempts = 3
+        var options = LLMClient.Options()
+        options.backoffBase = 0.01
+        let client = LLMClient(store: try Store(path: try temporaryStorePath()), models: [m], environment: env, options: options)
+        try standin.control("POST", "/_standin/outage", #"{"seconds": 600, "status": 503}"#)
+        XCTAssertEqual(try sendAll(client, m, count: 10), 0)
+        XCTAssertEqual(try stat(standin, "outage_refused"), 30, "each request used its 3 attempts; nothing paused")
+        let counts = try blocking { await client.stats.counts }
+        XCTAssertEqual(counts.circuitOpened, 0)
+        try blocking { await client.shutdown() }
+    }
+
     func test_an_outage_opens_the_circuit_few_requests_are_sent_into_it_and_the_run_resumes_by_itself() throws {
         let standin = try Standin(arguments: ["--latency-ms", "10"])
         defer { standin.stop() }
@@ -69,8 +85,10 @@ final class AdaptiveConcurrencyTests: XCTestCase {
         options.limiter.cooldown = 0.2
         options.limiter.cooldownCap = 0.8
         let client = LLMClient(store: try Store(path: try temporaryStorePath()), models: [m], environment: env, options: options)
+        // The server answers for a while, then fails everything for 2 s.
+        XCTAssertEqual(try sendAll(client, m, count: 20, from: 0), 20)
         try standin.control("POST", "/_standin/outage", #"{"seconds": 2, "status": 503}"#)
-        let answered = try sendAll(client, m, count: 60)
+        let answered = try sendAll(client, m, count: 60, from: 20)
         XCTAssertEqual(answered, 60, "the run resumed when the server came back")
         let refused = try stat(standin, "outage_refused")
         // Without the breaker, 8 requests at a time retried every few tens of ms for 2 s would be

@@ -122,12 +122,13 @@ final class RateLimiterTests: XCTestCase {
     func test_the_circuit_opens_on_sustained_failures_lets_one_probe_through_and_closes_when_it_is_answered() async throws {
         let events = EventLog()
         let l = limiter(max: 8, adaptive: false, cooldown: 0.1, onCircuit: { open in await events.add(open ? "open" : "closed") })
-        for _ in 0..<9 { await round(l, .failed) }
+        for _ in 0..<10 { await round(l, .ok) }
+        for _ in 0..<7 { await round(l, .failed) }
         var opened = await l.openUntil
-        XCTAssertNil(opened, "nine failures are not yet enough to judge")
-        await round(l, .failed)
+        XCTAssertNil(opened, "7 failures of the last 17 outcomes are not a sustained failure")
+        for _ in 0..<9 { await round(l, .failed) }
         opened = await l.openUntil
-        XCTAssertNotNil(opened, "ten failures out of ten open the circuit")
+        XCTAssertNotNil(opened, "16 failures of the last 20 open the circuit")
         let count = await l.opened
         XCTAssertEqual(count, 1)
 
@@ -150,6 +151,7 @@ final class RateLimiterTests: XCTestCase {
 
     func test_a_failed_probe_keeps_the_circuit_open_longer() async {
         let l = limiter(max: 4, adaptive: false, cooldown: 0.05)
+        await round(l, .ok)
         for _ in 0..<10 { await round(l, .overloaded) }
         let first = await l.openUntil!
         let probe = await l.acquire(tokens: 1)
@@ -159,6 +161,42 @@ final class RateLimiterTests: XCTestCase {
         XCTAssertGreaterThan(second, first)
         let opened = await l.opened
         XCTAssertEqual(opened, 1, "still the same opening")
+    }
+
+    func test_a_server_that_never_answered_is_not_paused_its_requests_fail_by_their_own_attempts() async {
+        let l = limiter(max: 4, adaptive: false)
+        for _ in 0..<30 { await round(l, .failed) }
+        let open = await l.openUntil
+        XCTAssertNil(open)
+    }
+
+    func test_after_five_failed_probes_waiting_requests_are_refused_at_once_and_an_answered_probe_resumes() async throws {
+        var settings = RateLimiter.Settings()
+        settings.adaptive = false
+        settings.cooldown = 0.01
+        settings.cooldownCap = 2                         // the fifth pause is 0.32 s: long enough to be inside it
+        let l = RateLimiter(maxConcurrency: 4, requestsPerMinute: nil, tokensPerMinute: nil, settings: settings)
+        await round(l, .ok)
+        for _ in 0..<9 { await round(l, .failed) }      // 9 of 10 failed: open
+        let open = await l.openUntil
+        XCTAssertNotNil(open)
+        for _ in 0..<5 {
+            let probe = await l.acquire(tokens: 1)
+            XCTAssertTrue(probe.probe)
+            await l.release(probe, outcome: .failed)
+        }
+        let refused = await l.acquire(tokens: 1)
+        XCTAssertTrue(refused.refused, "the server stayed down: waiting requests fail now")
+        await l.release(refused, outcome: .neutral)
+        // Probes go on once the pause is over; an answered one resumes sending.
+        var probe = await l.acquire(tokens: 1)
+        while probe.refused { try await Task.sleep(nanoseconds: 5_000_000); probe = await l.acquire(tokens: 1) }
+        XCTAssertTrue(probe.probe)
+        await l.release(probe, outcome: .ok)
+        let next = await l.acquire(tokens: 1)
+        XCTAssertFalse(next.refused)
+        XCTAssertFalse(next.probe)
+        await l.release(next, outcome: .ok)
     }
 
     func test_client_errors_say_nothing_about_capacity() async {

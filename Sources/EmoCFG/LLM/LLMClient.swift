@@ -293,6 +293,14 @@ public final class LLMClient: Sendable {
             attempt += 1
             if attempt > 1 { await stats.update { $0.retries += 1 } }
             let permit = await limiter.acquire(tokens: estimatedIn + current.maxOutputTokens)
+            if permit.refused {
+                // The model's server has failed every probe for a while: not sent, not billed.
+                await budget.settle(reserved: reserved, actual: 0)
+                attempt -= 1
+                lastError = "the server kept failing (the circuit breaker paused \(model.alias) and its probe requests failed \(options.limiter.giveUpAfterProbes) times in a row)"
+                    + (lastError.isEmpty ? "" : "; the last error: \(lastError)")
+                break attempts
+            }
             if let reason = halted.reason {
                 // The store failed while this request waited for its turn: it is not sent.
                 await limiter.release(permit, outcome: .neutral)

@@ -26,7 +26,11 @@ import Foundation
 /// circuit opens: nothing is sent for `Settings.cooldown` seconds. Then one request goes alone (the
 /// probe); if it is answered the circuit closes and sending resumes, else it stays open twice as long
 /// (up to `Settings.cooldownCap`). Failures while the circuit is open say nothing about capacity: on
-/// closing, the limit climbs back by slow start to the ceiling the server had before the outage. `Retry-After` is still honoured by each request's own retry.
+/// closing, the limit climbs back by slow start to the ceiling the server had before the outage.
+/// The breaker engages only for a server that has answered in this run (one that never did is
+/// misconfigured or down, and its requests fail by their own attempts, fast, with the reason), and
+/// after `Settings.giveUpAfterProbes` failed probes in a row the requests waiting for it fail at
+/// once (recorded like any failure, for the next run), so a run never waits forever. `Retry-After` is still honoured by each request's own retry.
 public actor RateLimiter {
     /// How a request ended, as far as the server's capacity is concerned.
     public enum Outcome: Sendable, Equatable {
@@ -54,6 +58,10 @@ public actor RateLimiter {
         public var breakerHorizon = 30.0
         public var cooldown = 2.0
         public var cooldownCap = 60.0
+        /// After this many failed probes in a row (about a minute of outage with the defaults) the
+        /// requests waiting for the model fail at once, so a run against a server that stays down
+        /// ends with its items recorded as failed; probes go on, and an answered one resumes sending.
+        public var giveUpAfterProbes = 5
         public init() {}
     }
 
@@ -65,6 +73,9 @@ public actor RateLimiter {
         let inFlight: Int
         /// The one request sent while the circuit is half-open.
         public let probe: Bool
+        /// Not to be sent: the model's server has failed every probe for a while (see
+        /// `Settings.giveUpAfterProbes`); nothing was counted, and `release` need not be called.
+        public var refused = false
     }
 
     let maxConcurrency: Int
@@ -93,6 +104,10 @@ public actor RateLimiter {
     public private(set) var openUntil: Double?
     private var cooldown: Double
     private var probeInFlight = false
+    private var failedProbes = 0
+    /// The server answered at least once: only then is a run of failures an outage (a server that
+    /// never answered is misconfigured or down, and its requests fail by their own attempts, fast).
+    private var answeredOnce = false
     /// How often the circuit opened.
     public private(set) var opened = 0
     private let onCircuit: (@Sendable (_ open: Bool) async -> Void)?
@@ -120,12 +135,14 @@ public actor RateLimiter {
             let now = Self.now()
             var probe = false
             if let until = openUntil {
-                if now < until {
-                    try? await Task.sleep(nanoseconds: UInt64((until - now) * 1e9) + 1_000_000)
-                    continue
-                }
-                if probeInFlight {
-                    await withCheckedContinuation { waiters.append($0) }
+                let givenUp = failedProbes >= settings.giveUpAfterProbes
+                if now < until || probeInFlight {
+                    if givenUp { return Permit(started: now, inFlight: inFlight, probe: false, refused: true) }
+                    if probeInFlight {
+                        await withCheckedContinuation { waiters.append($0) }
+                    } else {
+                        try? await Task.sleep(nanoseconds: UInt64((until - now) * 1e9) + 1_000_000)
+                    }
                     continue
                 }
                 probe = true
@@ -157,13 +174,16 @@ public actor RateLimiter {
 
     /// Ends a request started with `acquire`, with what the server did with it.
     public func release(_ permit: Permit, outcome: Outcome) async {
+        guard !permit.refused else { return }
         inFlight -= 1
         if permit.probe { probeInFlight = false }
         let now = Self.now()
         switch outcome {
         case .ok:
             remember(now, failed: false)
+            answeredOnce = true
             if openUntil != nil, permit.probe {
+                failedProbes = 0
                 // The probe was answered: the server is back. What its failures said about capacity
                 // was the outage speaking: climb back to the ceiling it had, by slow start.
                 openUntil = nil
@@ -241,11 +261,16 @@ public actor RateLimiter {
             if probe {
                 cooldown = min(settings.cooldownCap, cooldown * 2)
                 openUntil = now + cooldown
+                failedProbes += 1
+                if failedProbes == settings.giveUpAfterProbes {
+                    // Everyone waiting fails now instead of waiting for a server that stays down.
+                    while !waiters.isEmpty { waiters.removeFirst().resume() }
+                }
             }
             return
         }
         let failures = recent.filter(\.failed).count
-        guard recent.count >= settings.breakerMinimum,
+        guard answeredOnce, recent.count >= settings.breakerMinimum,
               Double(failures) >= settings.breakerFailureRate * Double(recent.count) else { return }
         openUntil = now + cooldown
         opened += 1
