@@ -21,7 +21,7 @@ test: deps
 	$(SWIFT) test --disable-swift-testing
 
 ## Benchmarks, on demand only: release build, probe (vs ffprobe), store upserts, sampling, the LLM client,
-## export and clip rendering (vs ffmpeg), face search (vs a PyAV + dlib Python script).
+## SHA-256 (swift-crypto vs the old Swift code), export and clip rendering (vs ffmpeg), face search (vs a PyAV + dlib Python script).
 bench:
 	@bash scripts/install-deps.sh --bench
 	$(SWIFT) build -c release
@@ -30,6 +30,8 @@ bench:
 	$$($(SWIFT) build -c release --show-bin-path)/emocfg-bench sample --clips 200
 	$$($(SWIFT) build -c release --show-bin-path)/emocfg-bench llm --requests 5000
 	$$($(SWIFT) build -c release --show-bin-path)/emocfg-bench ratelimit --rpm 3000 --seconds 60
+	$$($(SWIFT) build -c release --show-bin-path)/emocfg-bench adaptive --capacity 16 --seconds 60 --outage 30
+	$$($(SWIFT) build -c release --show-bin-path)/emocfg-bench sha256
 	$$($(SWIFT) build -c release --show-bin-path)/emocfg-bench export
 	$$($(SWIFT) build -c release --show-bin-path)/emocfg-bench render
 	$$($(SWIFT) build -c release --show-bin-path)/emocfg-bench faces --count 300

@@ -8,7 +8,9 @@
 //                                                cores as annotate samples them vs ffmpeg select, two processes at a time
 //   emocfg-bench export [--clips N] [--samples N] [--runs N] [--keep DIR]  emocfg export vs scripts/export_baseline.py, same bytes
 //   emocfg-bench render [--windows N] [--folders N] [--frames N] [--jobs N]  clips rendered to H.264 MP4 in-process vs one ffmpeg per clip
+//   emocfg-bench adaptive [--capacity N] [--seconds S] [--outage S]  adaptive concurrency against a hidden capacity; the circuit breaker in an outage
 //   emocfg-bench faces [--count N] [--clips DIR] [--jobs N]  face search, 3 frames a clip, 360p and 720p: in-process dlib vs a PyAV + dlib script
+//   emocfg-bench sha256 [--mb N] [--count N] [--runs N]  SHA-256 MB/s, 64 KB pieces and 200-byte strings: swift-crypto vs the old Swift code
 //
 // Both sides of a comparison run in the same process, one after the other, on the same files, so
 // the ratio holds on a shared, noisy machine where absolute times do not.
@@ -289,7 +291,9 @@ case "export": try exportBenchmark()
 case "render": try renderBenchmark()
 case "render-child": try renderChild()
 case "faces": try faceBenchmark()
+case "adaptive": try adaptiveBenchmark()
 case "faces-child": try faceChild()
+case "sha256": try hashBenchmark()
 case nil, "all":
     try probeBenchmark()
     try upsertBenchmark()
@@ -297,6 +301,6 @@ case nil, "all":
     try llmThroughputBenchmark()
     try rateLimitBenchmark()
 default:
-    print("usage: emocfg-bench [probe [--files N] [--jobs N] | upsert [--clips N] [--batch N] | sample [--frames N] [--runs N] [--clips N] [--turns N] | llm [--requests N] | ratelimit [--rpm N] [--seconds S] | export [--clips N] [--samples N] [--runs N] [--keep DIR] | render [--windows N] [--folders N] [--frames N] [--jobs N] | all]")
+    print("usage: emocfg-bench [probe [--files N] [--jobs N] | upsert [--clips N] [--batch N] | sample [--frames N] [--runs N] [--clips N] [--turns N] | llm [--requests N] | ratelimit [--rpm N] [--seconds S] | export [--clips N] [--samples N] [--runs N] [--keep DIR] | render [--windows N] [--folders N] [--frames N] [--jobs N] | sha256 [--mb N] [--count N] [--runs N] | all]")
     exit(2)
 }

@@ -32,8 +32,16 @@ final class Standin: @unchecked Sendable {
     /// Arrival times (ns, monotonic) of the requests admitted in the last 60 s, oldest first.
     private var window: [UInt64] = []
     private var windowStart = 0
+    /// The hidden concurrency limit per model (`--capacity`, `POST /_standin/capacity`).
+    private var capacity: Int?
+    /// Until when (monotonic ns) every provider request gets `outageStatus` (`POST /_standin/outage`).
+    private var outageUntil: UInt64 = 0
+    private var outageStatus = 503
 
-    init(options: StandinOptions) { self.options = options }
+    init(options: StandinOptions) {
+        self.options = options
+        capacity = options.capacity
+    }
 
     func handle(method: HTTPMethod, uri: String, headers: HTTPHeaders, body: [UInt8]) -> Reply {
         let (path, query) = Self.split(uri)
@@ -138,21 +146,34 @@ final class Standin: @unchecked Sendable {
         // Admission: the rate window first (a real provider limits before it looks at anything),
         // then faults, then scripted answers: a request that is refused or faulted consumes none,
         // so a test's answer for judge A still waits for the retry after A's scripted 503.
-        let admission: (retryAfter: Int?, fault: ScriptedFault?, scripted: String?) = lock.withLock {
+        let admission: (retryAfter: Int?, fault: ScriptedFault?, scripted: String?, refused: Int?) = lock.withLock {
             counters.byModel[request.model, default: 0] += 1
             counters.byProvider[provider.rawValue, default: 0] += 1
             let order = request.propertyOrder
             if !order.isEmpty { counters.propertyOrders[order.joined(separator: ","), default: 0] += 1 }
             if let retryAfter = admit() {
                 counters.rateLimited += 1
-                return (retryAfter, nil, nil)
+                return (retryAfter, nil, nil, nil)
+            }
+            if DispatchTime.now().uptimeNanoseconds < outageUntil {
+                counters.outageRefused += 1
+                return (nil, nil, nil, outageStatus)
+            }
+            if let capacity, counters.inFlight[request.model, default: 0] >= capacity {
+                counters.capacityRefused += 1
+                return (nil, nil, nil, 429)
             }
             let fault = takeFault(for: request)
             if let fault { counters.faultsServed[fault.name, default: 0] += 1 }
             let scripted = fault == nil ? takeAnswer(for: request) : nil
             if scripted != nil { counters.scriptedAnswersServed += 1 }
             counters.enter(request.model)
-            return (nil, fault, scripted)
+            return (nil, fault, scripted, nil)
+        }
+        if let refused = admission.refused {
+            return errorReply(provider, refused, refused == 429
+                ? (provider == .openai ? "The server is overloaded (too many requests at once for \(request.model)); please retry." : "Resource has been exhausted (e.g. check quota).")
+                : (provider == .openai ? "The server is temporarily unavailable." : "The model is overloaded. Please try again later."))
         }
         if let retryAfter = admission.retryAfter {
             return errorReply(provider, 429, provider == .openai
@@ -301,8 +322,30 @@ final class Standin: @unchecked Sendable {
             } catch {
                 return json(400, object(("error", .string("answers must be a JSON list: \(error)"))))
             }
+        case (.POST, "/_standin/capacity"):
+            guard let posted = try? JSON.parse(body) else { return json(400, object(("error", .string("expected {\"concurrent\": N}")))) }
+            let value: Int?
+            switch posted["concurrent"] {
+            case .int(let n)? where n >= 1: value = n
+            case .null?, nil: value = nil
+            default: return json(400, object(("error", .string("concurrent must be a whole number ≥ 1, or null to remove the limit"))))
+            }
+            lock.withLock { capacity = value }
+            return json(200, object(("concurrent", value.map { .int($0) } ?? .null)))
+        case (.POST, "/_standin/outage"):
+            guard let posted = try? JSON.parse(body), case .int(let seconds)? = posted["seconds"], seconds >= 0 else {
+                return json(400, object(("error", .string("expected {\"seconds\": S, \"status\": 503}"))))
+            }
+            var status = 503
+            if case .int(let s)? = posted["status"], (400...599).contains(s) { status = s }
+            lock.withLock {
+                outageUntil = DispatchTime.now().uptimeNanoseconds + UInt64(seconds) * 1_000_000_000
+                outageStatus = status
+            }
+            return json(200, object(("seconds", .int(seconds)), ("status", .int(status))))
         case (.POST, "/_standin/reset"):
             lock.withLock {
+                outageUntil = 0
                 faults = []
                 answers = []
                 window = []
@@ -311,7 +354,7 @@ final class Standin: @unchecked Sendable {
             }
             return json(200, object(("reset", .bool(true))))
         default:
-            return json(404, object(("error", .string("unknown control endpoint \(method.rawValue) \(path); try GET /_standin/stats, GET /_standin/digests, GET|POST /_standin/faults, GET|POST /_standin/answers, POST /_standin/reset"))))
+            return json(404, object(("error", .string("unknown control endpoint \(method.rawValue) \(path); try GET /_standin/stats, GET /_standin/digests, GET|POST /_standin/faults, GET|POST /_standin/answers, POST /_standin/capacity, POST /_standin/outage, POST /_standin/reset"))))
         }
     }
 
@@ -373,6 +416,10 @@ struct Counters {
     var scriptedAnswersServed = 0
     /// 429s sent because of `--rpm` (scripted 429s count under `faults_served`).
     var rateLimited = 0
+    /// 429s sent because of the hidden concurrency limit (`--capacity`).
+    var capacityRefused = 0
+    /// Requests answered with the outage status (`POST /_standin/outage`).
+    var outageRefused = 0
     var promptTokens = 0
     var completionTokens = 0
     /// Requests by the order of their schema's top-level properties ("rationale,cues,emotion").
@@ -442,6 +489,8 @@ struct Counters {
             ("scripted_answers_served", .int(scriptedAnswersServed)),
             ("scripted_answers_pending", .int(pendingAnswers)),
             ("rate_limited", .int(rateLimited)),
+            ("capacity_refused", .int(capacityRefused)),
+            ("outage_refused", .int(outageRefused)),
             ("prompt_tokens", .int(promptTokens)),
             ("completion_tokens", .int(completionTokens)),
             ("property_orders", table(propertyOrders)),

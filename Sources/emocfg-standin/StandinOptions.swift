@@ -4,7 +4,7 @@ import Foundation
 struct StandinOptions: Sendable {
     static let usage = """
         usage: emocfg-standin [--port N] [--host 127.0.0.1|::1|localhost] [--port-file PATH]
-                              [--key VALUE | --key-env VARIABLE] [--latency-ms N] [--rpm N] [--threads N]
+                              [--key VALUE | --key-env VARIABLE] [--latency-ms N] [--rpm N] [--capacity N] [--threads N]
 
         A local stand-in for the OpenAI chat-completions and Gemini generateContent APIs, on loopback only.
           --port N          port to listen on; 0 (the default) takes any free port
@@ -13,6 +13,9 @@ struct StandinOptions: Sendable {
           --key-env NAME    read that key from the environment variable NAME instead
           --latency-ms N    delay every answer by N ms
           --rpm N           answer 429 once more than N requests arrive in 60 s
+          --capacity N      a hidden concurrency limit: answer 429 (without Retry-After) to a request that
+                            arrives while N requests of its model are being answered, as an overloaded
+                            self-hosted server or an unknown provider tier does
           --text-only       refuse images as llama.cpp's server does without a vision projector (HTTP 500
                             "image input is not supported …"); GET /props says modalities.vision false
           --served-model M  report M as the model that answered (OpenAI `model`, Gemini `modelVersion`)
@@ -26,6 +29,9 @@ struct StandinOptions: Sendable {
                                   "empty"|"echo_key", "times": 1, "model": "…", "every": 1}]; every N faults
                                   only each N-th matching request; echo_key answers 200
                                   with a plain-text body that repeats the request's key
+          POST /_standin/capacity {"concurrent": N} sets (or with null removes) the hidden concurrency limit
+          POST /_standin/outage   {"seconds": S, "status": 503}: every provider request in the next S seconds
+                                  is answered with that status (an outage); counted as outage_refused
           POST /_standin/answers  script answer texts: [{"model": "judge-a", "content": {...}, "times": 1,
                                   "match": "substring"}]; the next matching requests get content as
                                   their answer (times -1: until reset; faults come first)
@@ -38,6 +44,7 @@ struct StandinOptions: Sendable {
     var key: String?
     var latencyMs = 0
     var rpm: Int?
+    var capacity: Int?
     var textOnly = false
     var servedModel: String?
     var threads = max(1, min(ProcessInfo.processInfo.activeProcessorCount, 4))
@@ -71,6 +78,7 @@ struct StandinOptions: Sendable {
                 key = k
             case "--latency-ms": latencyMs = try number(flag, min: 0)
             case "--rpm": rpm = try number(flag, min: 1)
+            case "--capacity": capacity = try number(flag, min: 1)
             case "--threads": threads = try number(flag, min: 1)
             case "--text-only": textOnly = true
             case "--served-model": servedModel = try value(flag)

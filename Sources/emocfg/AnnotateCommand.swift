@@ -65,7 +65,9 @@ struct AnnotateCommand: AsyncParsableCommand {
         let library = PromptLibrary(prompts: root.appendingPathComponent("prompts"), schemas: root.appendingPathComponent("schemas"))
         let modelStages: [String: any ModelStage]
         do { modelStages = try AnnotateStages.modelStages(stages, library: library) } catch { throw fail(error) }
+        let display = ProgressDisplay()
         var options = LLMClient.Options()
+        options.onCircuit = { model, open in display.message(AnnotateCommand.circuitMessage(model: model, open: open)) }
         options.dryRun = dryRun
         options.maxCost = maxCost
         let client = LLMClient(store: store, models: config.map { Array($0.models.values) } ?? [],
@@ -81,7 +83,6 @@ struct AnnotateCommand: AsyncParsableCommand {
                 throw fail(error)
             }
         }
-        let display = ProgressDisplay()
         var summaries: [StageSummary] = []
         do {
             for name in stages {
@@ -132,8 +133,19 @@ struct AnnotateCommand: AsyncParsableCommand {
             let rate = elapsed > 0 ? Double(llm.requests) / elapsed : 0
             let eta = finished > 0 ? elapsed / Double(finished) * Double(total - finished) : 0
             display.update(label: String(format: "%@ %.1f req/s · %d tokens · $%.4f · ETA %@", stage, rate,
-                                         llm.tokensIn + llm.tokensOut, llm.cost, clock(eta)), done: finished, total: total)
+                                         llm.tokensIn + llm.tokensOut, llm.cost, clock(eta)) + pausedNote(llm), done: finished, total: total)
         }
+    }
+
+    /// The line printed when a model's circuit opens or closes.
+    static func circuitMessage(model: String, open: Bool) -> String {
+        open ? "\(model): paused: most recent requests failed (429, 5xx, timeouts or refused connections); nothing is sent to it until a single probe request is answered"
+            : "\(model): resumed: the probe request was answered"
+    }
+
+    /// " · paused: <models> (server failing; probing)" while a model's circuit is open.
+    static func pausedNote(_ llm: LLMRunCounts) -> String {
+        llm.paused.isEmpty ? "" : " · paused: \(llm.paused.joined(separator: ", ")) (the server keeps failing; nothing is sent until a probe is answered)"
     }
 
     static func clock(_ s: Double) -> String {

@@ -75,7 +75,9 @@ struct VerifyCommand: AsyncParsableCommand {
         }
         let root = URL(fileURLWithPath: project)
         let library = PromptLibrary(prompts: root.appendingPathComponent("prompts"), schemas: root.appendingPathComponent("schemas"))
+        let display = ProgressDisplay()
         var options = LLMClient.Options()
+        options.onCircuit = { model, open in display.message(AnnotateCommand.circuitMessage(model: model, open: open)) }
         options.dryRun = dryRun
         options.maxCost = maxCost
         let client = LLMClient(store: store, models: Array(config.models.values), environment: ProcessInfo.processInfo.environment, options: options)
@@ -95,7 +97,6 @@ struct VerifyCommand: AsyncParsableCommand {
         runOptions.sources = source.isEmpty ? nil : source
         runOptions.limit = limit
         runOptions.includeInstruct = includeInstruct
-        let display = ProgressDisplay()
         let summary: VerifySummary
         do {
             let runner = try CriticRunner(store: store, pipeline: config, client: client, library: library)
@@ -107,7 +108,8 @@ struct VerifyCommand: AsyncParsableCommand {
                     let rate = elapsed > 0 ? Double(llm.requests) / elapsed : 0
                     let eta = done > 0 ? elapsed / Double(done) * Double(total - done) : 0
                     display.update(label: String(format: "verify %.1f req/s · %d tokens · $%.4f · ETA %@", rate,
-                                                 llm.tokensIn + llm.tokensOut, llm.cost, AnnotateCommand.clock(eta)), done: done, total: total)
+                                                 llm.tokensIn + llm.tokensOut, llm.cost, AnnotateCommand.clock(eta)) + AnnotateCommand.pausedNote(llm),
+                                   done: done, total: total)
                 }
             }
         } catch {

@@ -97,6 +97,51 @@ final class WireFormatTests: XCTestCase {
                        "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
     }
 
+    func test_sha256_in_odd_sized_pieces_matches_one_shot_hashing() {
+        // One million 'a', fed in pieces around the 64-byte block size, through every update overload.
+        let million = [UInt8](repeating: UInt8(ascii: "a"), count: 1_000_000)
+        let expected = "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0"
+        let sizes = [1, 63, 64, 65, 1000, 0, 127, 128, 129, 4096, 55, 56, 57, 65_536, 3]
+        var h = SHA256Hasher()
+        var at = 0, turn = 0
+        while at < million.count {
+            let n = min(sizes[turn % sizes.count], million.count - at)
+            let piece = Array(million[at..<at + n])
+            switch turn % 4 {
+            case 0: h.update(piece)
+            case 1: h.update(Data(piece))
+            case 2: h.update(String(decoding: piece, as: UTF8.self))
+            default: piece.withUnsafeBytes { h.update($0) }
+            }
+            at += n
+            turn += 1
+        }
+        var copy = h  // a copy goes on independently of the original
+        XCTAssertEqual(h.finalizeHex(), expected)
+        XCTAssertEqual(SHA256Digest.hex(Data(million)), expected)
+        copy.update("b")
+        XCTAssertNotEqual(copy.finalizeHex(), expected)
+
+        // Varied bytes: every split of pieces gives the one-shot digest, and the three finalizers agree.
+        let bytes = (0..<20_000).map { UInt8(truncatingIfNeeded: $0 &* 131 &+ $0 >> 7) }
+        let oneShot = SHA256Digest.digest(Data(bytes))
+        XCTAssertEqual(SHA256Digest.hex(Data(bytes)), "dfe2417c9bb1fdea32afd572e7269c5f3191ba7b50a4721902453bbbc7c0a92c")  // Python's hashlib
+        for size in [1, 7, 63, 64, 65, 100, 1000, 8191] {
+            var h = SHA256Hasher()
+            var i = 0
+            while i < bytes.count {
+                let n = min(size, bytes.count - i)
+                bytes[i..<i + n].withUnsafeBytes { h.update($0) }
+                i += n
+            }
+            var lead = h, hex = h
+            XCTAssertEqual(h.finalize(), oneShot, "pieces of \(size)")
+            XCTAssertEqual(lead.finalizeLeading64(), oneShot.prefix(8).reduce(0) { $0 << 8 | UInt64($1) })
+            XCTAssertEqual(hex.finalizeHex(), oneShot.map { String(format: "%02x", $0) }.joined())
+        }
+        XCTAssertEqual(SHA256Digest.digest(Data()).count, 32)
+    }
+
     func test_zstd_round_trips_a_response_body() {
         let body = Data(String(repeating: #"{"caption":"a person smiles"}"#, count: 50).utf8)
         let packed = Zstd.compress(body)

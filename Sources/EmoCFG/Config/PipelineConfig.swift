@@ -11,7 +11,8 @@ import Foundation
 ///     model: gpt-4o-mini
 ///     key_env: OPENAI_API_KEY       # the key is read from this variable, never from a file
 ///     json_mode: schema             # schema | object | prompt (how the answer's JSON is asked for)
-///     max_concurrency: 8
+///     max_concurrency: 8              # the most at once; below it the client finds what the server takes
+///     adaptive_concurrency: true      # false: always max_concurrency at once
 ///     requests_per_minute: 500
 ///     tokens_per_minute: 200000
 ///     price_per_million_input: 0.15
@@ -145,11 +146,14 @@ public struct ModelConfig: Sendable, Equatable {
     public var imageTokens: Int
     /// How far an answer cut off at `max_output_tokens` may be retried with a doubled limit.
     public var maxOutputTokensCeiling: Int
+    /// Find the concurrency the server takes by itself, up to `maxConcurrency` (see `RateLimiter`);
+    /// false sends `maxConcurrency` at once throughout.
+    public var adaptiveConcurrency = true
 
     public static let allowedKeys = [
         "provider", "base_url", "model", "key_env", "json_mode", "max_concurrency", "requests_per_minute",
         "tokens_per_minute", "price_per_million_input", "price_per_million_output", "max_attempts", "timeout_seconds",
-        "temperature", "max_output_tokens", "max_output_tokens_ceiling", "image_tokens",
+        "temperature", "max_output_tokens", "max_output_tokens_ceiling", "image_tokens", "adaptive_concurrency",
     ]
 
     public init(alias: String, provider: Provider, baseURL: String, model: String, keyEnv: String?,
@@ -205,6 +209,7 @@ public struct ModelConfig: Sendable, Equatable {
             maxOutputTokens: try r.int("max_output_tokens", range: 1...1_000_000) ?? 1024,
             imageTokens: try r.int("image_tokens", range: 0...100_000) ?? 258,
             maxOutputTokensCeiling: try r.int("max_output_tokens_ceiling", range: 1...1_000_000))
+        adaptiveConcurrency = try r.bool("adaptive_concurrency") ?? true
     }
 
     /// `${NAME}` in a base URL is taken from the environment (e.g. a local server's port).

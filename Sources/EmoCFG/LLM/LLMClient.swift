@@ -19,6 +19,11 @@ public final class LLMClient: Sendable {
         public var backoffCap = 30.0
         /// The longest `Retry-After` the client honours before giving the attempt up.
         public var retryAfterCap = 300.0
+        /// The adaptive concurrency and circuit breaker of every model (tests shorten the times).
+        public var limiter = RateLimiter.Settings()
+        /// Told when a model's circuit opens (`true`: nothing is sent to it until a probe is
+        /// answered) and closes again, for the progress display.
+        public var onCircuit: (@Sendable (_ model: String, _ open: Bool) -> Void)?
         public init() {}
     }
 
@@ -48,8 +53,25 @@ public final class LLMClient: Sendable {
         self.budget = Budget(limit: options.maxCost)
         spill = SpillFile(storePath: store.path)
         http = Self.processClient
+        let stats = self.stats
         limiters = Dictionary(models.map { m in
-            (m.alias, RateLimiter(maxConcurrency: m.maxConcurrency, requestsPerMinute: m.requestsPerMinute, tokensPerMinute: m.tokensPerMinute))
+            var settings = options.limiter
+            settings.adaptive = settings.adaptive && m.adaptiveConcurrency
+            let alias = m.alias
+            let tell = options.onCircuit
+            return (m.alias, RateLimiter(
+                maxConcurrency: m.maxConcurrency, requestsPerMinute: m.requestsPerMinute, tokensPerMinute: m.tokensPerMinute,
+                settings: settings,
+                onCircuit: { open in
+                    tell?(alias, open)
+                    await stats.update {
+                        $0.paused.removeAll { $0 == alias }
+                        if open {
+                            $0.paused.append(alias)
+                            $0.circuitOpened += 1
+                        }
+                    }
+                }))
         }, uniquingKeysWith: { a, _ in a })
     }
 
@@ -270,17 +292,25 @@ public final class LLMClient: Sendable {
             }
             attempt += 1
             if attempt > 1 { await stats.update { $0.retries += 1 } }
-            await limiter.acquire(tokens: estimatedIn + current.maxOutputTokens)
+            let permit = await limiter.acquire(tokens: estimatedIn + current.maxOutputTokens)
+            if permit.refused {
+                // The model's server has failed every probe for a while: not sent, not billed.
+                await budget.settle(reserved: reserved, actual: 0)
+                attempt -= 1
+                lastError = "the server kept failing (the circuit breaker paused \(model.alias) and its probe requests failed \(options.limiter.giveUpAfterProbes) times in a row)"
+                    + (lastError.isEmpty ? "" : "; the last error: \(lastError)")
+                break attempts
+            }
             if let reason = halted.reason {
                 // The store failed while this request waited for its turn: it is not sent.
-                await limiter.release()
+                await limiter.release(permit, outcome: .neutral)
                 await budget.settle(reserved: reserved, actual: 0)
                 attempt -= 1
                 stoppedBy = .storeFailed(reason)
                 break attempts
             }
             let outcome = await exchange(format: format, model: model, key: apiKey, body: body)
-            await limiter.release()
+            await limiter.release(permit, outcome: Self.capacitySignal(outcome))
 
             var delay = backoff(attempt)
             var usage: TokenUsage?
@@ -440,7 +470,26 @@ public final class LLMClient: Sendable {
         }
     }
 
+    /// A model's adaptive limit right now: requests allowed at once, the ceiling learnt from the
+    /// server's overload signals (nil before the first), and how often its circuit opened.
+    public func concurrency(of alias: String) async -> (limit: Int, ceiling: Int?, circuitOpened: Int)? {
+        guard let l = limiters[alias] else { return nil }
+        return (await l.currentLimit, await l.ceiling, await l.opened)
+    }
+
     // MARK: - Policies
+
+    /// What an exchange says about the server's capacity, for the adaptive limit and the breaker.
+    static func capacitySignal(_ outcome: Outcome) -> RateLimiter.Outcome {
+        switch outcome {
+        case .transport(_, let timedOut): return timedOut ? .overloaded : .failed
+        case .http(let status, _, _):
+            if (200..<300).contains(status) { return .ok }
+            if [408, 429, 503, 504, 529].contains(status) { return .overloaded }
+            if status >= 500 { return .failed }
+            return .neutral
+        }
+    }
 
     /// 400, 401, 403, 404 (and other 4xx but 408, 409 and 429): retrying sends the same mistake again.
     static func failsFast(_ status: Int) -> Bool {

@@ -21,6 +21,10 @@ public struct LLMRunCounts: Sendable, Equatable, Codable {
     public var estimatedCost = 0.0
     /// Requests not sent because the budget would have been exceeded.
     public var stoppedByBudget = 0
+    /// Models whose circuit is open now (nothing sent until a probe is answered), and how often
+    /// a circuit opened.
+    public var paused: [String] = []
+    public var circuitOpened = 0
     public init() {}
 }
 
@@ -48,6 +52,8 @@ extension LLMRunCounts {
         d.estimatedTokensOut = estimatedTokensOut - o.estimatedTokensOut
         d.estimatedCost = estimatedCost - o.estimatedCost
         d.stoppedByBudget = stoppedByBudget - o.stoppedByBudget
+        d.paused = paused
+        d.circuitOpened = circuitOpened - o.circuitOpened
         return d
     }
 }
