@@ -41,6 +41,9 @@ public struct ExportResult: Sendable {
     public var evaluationGaps: [EvaluationGap] = []
     /// Clips moved to the test side so that an evaluation task has items: uid → reason.
     public var coverMoves: [String: String] = [:]
+    /// What the dataset card shows of the store (`StatsData.Detail.card`), from the snapshot the
+    /// export read, its sample counts taken on the export's pass over the samples.
+    public var stats = StatsData()
 }
 
 /// Writes the whole `jsons/` tree from the store in one pass over one snapshot: every accepted
@@ -105,11 +108,14 @@ public struct Exporter {
                               listed: settings.copyVideos ? nil : Set(toRender.filter { entries[$0.uid] != nil }.map(\.source)))
         var qa = QATally()
         let state: [String: JSONValue]
+        let stats: StatsData
         do {
-            state = try store.withExportReader { reader in
+            (state, stats) = try store.withExportReader { reader in
                 let clips = try reader.clips()
-                let totals = try write(reader, clips: clips, writer: writer, sinks: &sinks, meta: &meta, used: &used, qa: &qa)
-                return try reader.state(totals)
+                var tally: StatsSampleTally? = try StatsSampleTally(reader.stats)
+                let totals = try write(reader, clips: clips, writer: writer, sinks: &sinks, meta: &meta, used: &used, qa: &qa, tally: &tally)
+                // The card's figures from this snapshot; its samples were counted on the way.
+                return (try reader.state(totals), try StatsData.gather(from: reader.stats, detail: .card, samples: tally))
             }
         } catch {
             try? writer.drain()
@@ -163,6 +169,7 @@ public struct Exporter {
             qaItems: qa.items, sides: sides, duplicates: qa.duplicates, store: store)
         result.coverMoves = assignment.moved
         result.folders = folders
+        result.stats = stats
         return result
     }
 
@@ -320,7 +327,7 @@ public struct Exporter {
 
     func write(_ reader: ExportReader, clips: [String: ExportClip], writer: ShardWriter,
                sinks: inout [String: ShardSink], meta: inout [String: ExportedFile], used: inout VideosUsed,
-               qa: inout QATally) throws -> SampleTotals {
+               qa: inout QATally, tally: inout StatsSampleTally?) throws -> SampleTotals {
         let zstd = settings.zstd
         func sink(_ path: String, _ file: ExportedFile, index: Bool, header: String = "", separator: String = "\n", footer: String = "\n") throws -> ShardSink {
             if let s = sinks[path] { return s }
@@ -382,7 +389,7 @@ public struct Exporter {
         var index = 0
         let empty = UnsafeBufferPointer<UInt8>(start: nil, count: 0)
 
-        let totals = try reader.forEachAcceptedRaw { row in
+        let totals = try reader.forEachAcceptedRaw(counting: &tally) { row in
             defer { index += 1 }
             // The clip: consecutive samples mostly share one.
             let sameClip = lastClip.count == row.clipUID.count

@@ -111,7 +111,8 @@ struct ExportCommand: AsyncParsableCommand {
             // The dataset card: sources, tasks, sides and the latest version of every mix.
             let current = result.versions + result.unchanged
             let mixTasks = Dictionary(settings.mixes.map { ($0.name, $0.tasks) }, uniquingKeysWith: { a, _ in a })
-            try DatasetCard(store: store, versions: current.sorted { $0.version < $1.version }.map {
+            // Its figures are the export's own (`result.stats`): the store is not read again.
+            try DatasetCard(stats: result.stats, versions: current.sorted { $0.version < $1.version }.map {
                 CardVersion(version: $0.name, mix: $0.mix, lines: $0.lines, sha256: $0.sourceSHA256, tasks: mixTasks[$0.mix] ?? [])
             }, toolVersion: EmoCFGVersion.current,
                export: CardExport(files: result.files, gaps: result.evaluationGaps, models: models, media: result.media,

@@ -147,6 +147,9 @@ final class ExportTests: XCTestCase {
         XCTAssertEqual(full.components(separatedBy: "rewritten answer").count - 1, 1, "once in the full shards")
         let all = try result.files.map { try text($0) }.joined()
         XCTAssertFalse(all.contains("parent answer") || all.contains("still pending"))
+        // The dataset card's figures, counted on the export's pass, are those a separate read gives.
+        XCTAssertEqual(result.stats, try StatsData.gather(from: store, detail: .card))
+        XCTAssertTrue(result.stats.stages.contains { $0.name == "caption" && $0.outcomes.rewritten == 1 && $0.outcomes.pending == 1 })
     }
 
     func test_strings_are_escaped_as_python_json_dumps_writes_them_and_line_separators_too() throws {

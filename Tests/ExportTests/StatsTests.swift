@@ -360,6 +360,28 @@ final class StatsTests: XCTestCase {
         XCTAssertEqual(try StatsData.gather(from: Store(path: try temporaryStorePath()), detail: .card), StatsData(), "an empty store")
     }
 
+    func test_card_figures_counted_on_the_exports_pass_equal_the_card_gather() throws {
+        try populate()
+        try populateEdgeCases()
+        let (counted, accepted) = try store.withExportReader { reader in
+            var tally: StatsSampleTally? = try StatsSampleTally(reader.stats)
+            var accepted = 0
+            let totals = try reader.forEachAcceptedRaw(counting: &tally) { _ in accepted += 1 }
+            XCTAssertEqual(totals.accepted, accepted)
+            return (try StatsData.gather(from: reader.stats, detail: .card, samples: tally), accepted)
+        }
+        XCTAssertGreaterThan(accepted, 0)
+        XCTAssertEqual(counted, try StatsData.gather(from: store, detail: .card))
+        XCTAssertEqual(try store.withStatsReader { try StatsSampleTally($0).counts($0) }, [], "no sample added, none counted")
+        // Without the tally the export's pass reads the same accepted samples.
+        var plain = 0
+        try store.withExportReader { reader in try reader.forEachAcceptedRaw { _ in plain += 1 } }
+        XCTAssertEqual(plain, accepted)
+        let stages = counted.stages.map(\.name)
+        XCTAssertTrue(stages.contains("omega"), "a stage with failures only is listed: \(stages)")
+        XCTAssertTrue(counted.stages.contains { $0.outcomes.rewritten > 0 }, "rewrites are counted")
+    }
+
     func test_term_counter_reads_utf8_bytes_as_the_scalar_reading_did() throws {
         let texts = [
             "The woman's smile; THE MAN'S FROWN. Doesn't they're o'clock rock'n'roll ''quoted'' don't' 'tis",

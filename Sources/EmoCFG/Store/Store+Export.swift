@@ -87,8 +87,18 @@ public struct ExportReader {
     /// take another pass over the table.
     @discardableResult
     public func forEachAcceptedRaw(_ body: (ExportRawRow) throws -> Void) throws -> SampleTotals {
+        var none: StatsSampleTally? = nil
+        return try forEachAcceptedRaw(counting: &none, body)
+    }
+
+    /// `forEachAcceptedRaw(_:)` that also adds every sample it reads (accepted or not) to `tally`,
+    /// when given, as `StatsReader.sampleCounts()` would count it: the dataset card's sample counts
+    /// without a second pass over the table.
+    @discardableResult
+    public func forEachAcceptedRaw(counting tally: inout StatsSampleTally?, _ body: (ExportRawRow) throws -> Void) throws -> SampleTotals {
+        let counting = tally != nil
         let statement = try db.makeStatement(sql: """
-            SELECT status = 'accepted', decided_at, created_at, uid, clip_uid, stage, task, form, content
+            SELECT status, decided_at, created_at, uid, clip_uid, stage, task, form, content\(counting ? ", CASE WHEN round > 0 THEN parent_uid END" : "")
             FROM samples ORDER BY uid
             """)
         let st = statement.sqliteStatement
@@ -111,6 +121,7 @@ public struct ExportReader {
         var totals = SampleTotals()
         var decided: [UInt8]?, created: [UInt8]?
         let fields = ContentFields()
+        let accepted = StaticString("accepted").utf8Start
         while true {
             let rc = sqlite3_step(st)
             if rc == SQLITE_DONE { break }
@@ -121,7 +132,12 @@ public struct ExportReader {
             totals.samples += 1
             keepMax(text(1), in: &decided)
             keepMax(text(2), in: &created)
-            guard sqlite3_column_int(st, 0) != 0 else { continue }
+            let status = text(0) ?? empty
+            if counting {
+                tally!.add(clip: text(4) ?? empty, stage: text(5) ?? empty, task: text(6) ?? empty, form: text(7) ?? empty,
+                           status: status, parent: text(9))
+            }
+            guard status.count == 8, memcmp(status.baseAddress!, accepted, 8) == 0 else { continue }
             totals.accepted += 1
             let uid = text(3) ?? empty
             guard fields.scan(text(8) ?? empty) else {
@@ -137,6 +153,9 @@ public struct ExportReader {
         totals.lastSample = created.map { String(decoding: $0, as: UTF8.self) }
         return totals
     }
+
+    /// The statistics' reader over this snapshot (the dataset card's figures, as the export saw the store).
+    public var stats: StatsReader { StatsReader(db: db) }
 
     /// Counts that say which state of the store an export saw; the sample counts are the ones a raw
     /// scan took on the way (`forEachAcceptedRaw`).

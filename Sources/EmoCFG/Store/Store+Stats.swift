@@ -137,69 +137,19 @@ public struct StatsReader {
     /// The parents of the rewrites (a few per hundred samples) are then looked up one by one and
     /// moved to the rewritten counts.
     public func sampleCounts() throws -> [StatsSampleCount] {
-        var sources = TextIDs()
-        var clipSource: [ByteKey: Int] = [:]
-        clipSource.reserveCapacity(try Int.fetchOne(db, sql: "SELECT count(*) FROM clips") ?? 0)
-        try eachRow("SELECT uid, source FROM clips", "reading clips") { st in
-            clipSource[ByteKey(text(st, 0) ?? Self.empty)] = sources.id(text(st, 1) ?? Self.empty)
-        }
-        var stages = TextIDs(), tasks = TextIDs(), forms = TextIDs(), statuses = TextIDs()
-        var counts: [IDs: Int] = [:]
-        var parents = Set<[String]>()  // [stage, uid] of every sample a later-round sample of its stage names
-        var lastClip = ByteKey(Self.empty), lastSource = -1, first = true
+        var tally = try StatsSampleTally(self)
         try eachRow("""
             SELECT clip_uid, stage, task, form, status, CASE WHEN round > 0 THEN parent_uid END FROM samples
             """, "reading samples") { st in
-            let clip = text(st, 0) ?? Self.empty
-            if first || !Self.same(lastClip.bytes, clip) {
-                first = false
-                lastClip = ByteKey(clip)
-                lastSource = clipSource[lastClip] ?? -1
-            }
-            let stage = stages.id(text(st, 1) ?? Self.empty)
-            let ids = IDs(source: lastSource, stage: stage, task: tasks.id(text(st, 2) ?? Self.empty),
-                          form: forms.id(text(st, 3) ?? Self.empty), status: statuses.id(text(st, 4) ?? Self.empty))
-            counts[ids, default: 0] += 1
-            if let parent = text(st, 5) { parents.insert([stages.strings[stage], String(decoding: parent, as: UTF8.self)]) }
+            tally.add(clip: text(st, 0) ?? Self.empty, stage: text(st, 1) ?? Self.empty, task: text(st, 2) ?? Self.empty,
+                      form: text(st, 3) ?? Self.empty, status: text(st, 4) ?? Self.empty, parent: text(st, 5))
         }
+        return try tally.counts(self)
+    }
 
-        struct Key: Hashable {
-            var source: String?
-            var stage: String
-            var task: SampleTask
-            var form: SampleForm
-            var status: SampleStatus
-        }
-        // Decoded as `Store.decodeSample` decodes them.
-        func decoded(source: String?, stage: String, task: String, form: String, status: String) -> Key {
-            Key(source: source, stage: stage, task: SampleTask(rawValue: task) ?? .emotion, form: SampleForm(rawValue: form) ?? .open,
-                status: SampleStatus(rawValue: status) ?? .pending)
-        }
-        var plain: [Key: Int] = [:]
-        for (ids, n) in counts {
-            let key = decoded(source: ids.source < 0 ? nil : sources.strings[ids.source], stage: stages.strings[ids.stage],
-                              task: tasks.strings[ids.task], form: forms.strings[ids.form], status: statuses.strings[ids.status])
-            plain[key, default: 0] += n
-        }
-        var rewritten: [Key: Int] = [:]
-        let lookup = try db.cachedStatement(sql: """
-            SELECT c.source, p.task, p.form, p.status FROM samples p LEFT JOIN clips c ON c.uid = p.clip_uid
-            WHERE p.uid = ? AND p.stage = ?
-            """)
-        for parent in parents {
-            guard let r = try Row.fetchOne(lookup, arguments: [parent[1], parent[0]]) else { continue }
-            let key = decoded(source: r[0], stage: parent[0], task: r[1], form: r[2], status: r[3])
-            plain[key, default: 0] -= 1
-            rewritten[key, default: 0] += 1
-        }
-        var out: [StatsSampleCount] = []
-        for (wasRewritten, table) in [(false, plain), (true, rewritten)] {
-            for (k, n) in table where n > 0 {
-                out.append(StatsSampleCount(source: k.source, stage: k.stage, task: k.task, form: k.form, status: k.status,
-                                            rewritten: wasRewritten, count: n))
-            }
-        }
-        return out
+    /// The stages named by an annotation failure (a stage can have failures and no sample).
+    public func failureStages() throws -> [String] {
+        try String.fetchAll(db, sql: "SELECT DISTINCT stage FROM annotation_failures ORDER BY 1")
     }
 
     /// The judges that have voted, by name: read from the verdicts' key (sample, judge) alone, without
@@ -297,6 +247,91 @@ public struct StatsReader {
                 try body(answer)
             }
         }
+    }
+}
+
+/// The samples counted as `StatsReader.sampleCounts()` counts them, a row at a time, so that a pass
+/// over the samples made for another purpose (the export's) can count them on the way instead of the
+/// statistics reading the table again. Made from a snapshot's clips (uid → source, one entry per
+/// clip); rows are added as SQLite's bytes, valid only during the call.
+public struct StatsSampleTally {
+    private var sources = TextIDs()
+    private var clipSource: [ByteKey: Int] = [:]
+    private var stages = TextIDs(), tasks = TextIDs(), forms = TextIDs(), statuses = TextIDs()
+    private var counts: [StatsReader.IDs: Int] = [:]
+    /// [stage, uid] of every sample a later-round sample of its stage names.
+    private var parents = Set<[String]>()
+    private var lastClip: [UInt8] = [], lastSource = -1, first = true
+
+    /// Reads the clips' sources from `reader`'s snapshot, which `counts(_:)` must also be given.
+    public init(_ reader: StatsReader) throws {
+        clipSource.reserveCapacity(try Int.fetchOne(reader.db, sql: "SELECT count(*) FROM clips") ?? 0)
+        try reader.eachRow("SELECT uid, source FROM clips", "reading clips") { st in
+            clipSource[ByteKey(reader.text(st, 0) ?? StatsReader.empty)] = sources.id(reader.text(st, 1) ?? StatsReader.empty)
+        }
+    }
+
+    /// One sample: its clip's uid, stage, task, form and status, and its `parent_uid` when its
+    /// round is after the first (nil otherwise).
+    @inline(__always)
+    public mutating func add(
+        clip: UnsafeBufferPointer<UInt8>, stage: UnsafeBufferPointer<UInt8>, task: UnsafeBufferPointer<UInt8>,
+        form: UnsafeBufferPointer<UInt8>, status: UnsafeBufferPointer<UInt8>, parent: UnsafeBufferPointer<UInt8>?
+    ) {
+        if first || !StatsReader.same(lastClip, clip) {
+            first = false
+            lastClip.removeAll(keepingCapacity: true)
+            lastClip.append(contentsOf: clip)
+            lastSource = clipSource[ByteKey(lastClip)] ?? -1
+        }
+        let stageID = stages.id(stage)
+        let ids = StatsReader.IDs(source: lastSource, stage: stageID, task: tasks.id(task), form: forms.id(form), status: statuses.id(status))
+        counts[ids, default: 0] += 1
+        if let parent { parents.insert([stages.strings[stageID], String(decoding: parent, as: UTF8.self)]) }
+    }
+
+    /// The distinct stages of the samples added, in the order first seen.
+    public var sampleStages: [String] { stages.strings }
+
+    /// The counts, the rewritten ones apart: the parents are looked up in `reader`'s snapshot.
+    public func counts(_ reader: StatsReader) throws -> [StatsSampleCount] {
+        struct Key: Hashable {
+            var source: String?
+            var stage: String
+            var task: SampleTask
+            var form: SampleForm
+            var status: SampleStatus
+        }
+        // Decoded as `Store.decodeSample` decodes them.
+        func decoded(source: String?, stage: String, task: String, form: String, status: String) -> Key {
+            Key(source: source, stage: stage, task: SampleTask(rawValue: task) ?? .emotion, form: SampleForm(rawValue: form) ?? .open,
+                status: SampleStatus(rawValue: status) ?? .pending)
+        }
+        var plain: [Key: Int] = [:]
+        for (ids, n) in counts {
+            let key = decoded(source: ids.source < 0 ? nil : sources.strings[ids.source], stage: stages.strings[ids.stage],
+                              task: tasks.strings[ids.task], form: forms.strings[ids.form], status: statuses.strings[ids.status])
+            plain[key, default: 0] += n
+        }
+        var rewritten: [Key: Int] = [:]
+        let lookup = try reader.db.cachedStatement(sql: """
+            SELECT c.source, p.task, p.form, p.status FROM samples p LEFT JOIN clips c ON c.uid = p.clip_uid
+            WHERE p.uid = ? AND p.stage = ?
+            """)
+        for parent in parents {
+            guard let r = try Row.fetchOne(lookup, arguments: [parent[1], parent[0]]) else { continue }
+            let key = decoded(source: r[0], stage: parent[0], task: r[1], form: r[2], status: r[3])
+            plain[key, default: 0] -= 1
+            rewritten[key, default: 0] += 1
+        }
+        var out: [StatsSampleCount] = []
+        for (wasRewritten, table) in [(false, plain), (true, rewritten)] {
+            for (k, n) in table where n > 0 {
+                out.append(StatsSampleCount(source: k.source, stage: k.stage, task: k.task, form: k.form, status: k.status,
+                                            rewritten: wasRewritten, count: n))
+            }
+        }
+        return out
     }
 }
 

@@ -215,47 +215,51 @@ public struct StatsData: Codable, Sendable, Equatable {
     /// Reads the store at the given detail, from one snapshot. Samples and verdicts are only ever
     /// streamed into counters, so memory does not grow with their number.
     public static func gather(from store: Store, detail: Detail) throws -> StatsData {
-        try store.withStatsReader { reader in
-            var data = StatsData()
-            var index: [String: Int] = [:]
-            for row in try reader.sources() {
-                index[row.name] = data.sources.count
-                data.sources.append(Source(name: row.name, licence: row.licence))
-            }
-            // A clip's source is always recorded (foreign key); the fallback keeps a hand-edited store readable.
-            for name in try reader.unrecordedClipSources() where index[name] == nil {
-                index[name] = data.sources.count
-                data.sources.append(Source(name: name, licence: nil))
-            }
-            switch detail {
-            case .full: try data.addClips(reader, index: index)
-            case .card: try data.addClipCounts(reader, index: index)
-            }
-            try data.addSamples(reader, index: index)
-            if detail == .full {
-                var terms = TermCounter()
-                // Rejected text is not in the dataset (a rewritten parent's text was replaced).
-                try reader.forEachCaptionAnswer { terms.add(utf8: $0) }
-                data.terms = Array(ranked(terms.counts).prefix(termCount))
-            }
+        try store.withStatsReader { reader in try gather(from: reader, detail: detail) }
+    }
 
-            // The card names the judges: their names are in the verdicts' key, a fraction of the rows.
-            let verdicts: (judges: [StatsJudgeCount], tally: [Int: [Int: Int]]) = detail == .full
-                ? try reader.verdictSummary()
-                : (try reader.judges().map { StatsJudgeCount(judge: $0, verdicts: 0, passes: 0) }, [:])
-            var judges: [String: Judge] = [:]
-            for j in verdicts.judges {
-                judges[j.judge, default: Judge(judge: j.judge)].verdicts += j.verdicts
-                judges[j.judge]!.passes += j.passes
-            }
-            data.judges = judges.values.sorted { $0.judge < $1.judge }.map { j in
-                var j = j
-                j.passRate = j.verdicts == 0 ? 0 : Double(j.passes) / Double(j.verdicts)
-                return j
-            }
-            if detail == .full { data.agreement = agreement(tally: verdicts.tally) }
-            return data
+    /// Reads `reader`'s snapshot at the given detail; with `samples`, a tally of every sample of
+    /// that snapshot taken on another pass over them (the export's), the samples are not read again.
+    public static func gather(from reader: StatsReader, detail: Detail, samples: StatsSampleTally? = nil) throws -> StatsData {
+        var data = StatsData()
+        var index: [String: Int] = [:]
+        for row in try reader.sources() {
+            index[row.name] = data.sources.count
+            data.sources.append(Source(name: row.name, licence: row.licence))
         }
+        // A clip's source is always recorded (foreign key); the fallback keeps a hand-edited store readable.
+        for name in try reader.unrecordedClipSources() where index[name] == nil {
+            index[name] = data.sources.count
+            data.sources.append(Source(name: name, licence: nil))
+        }
+        switch detail {
+        case .full: try data.addClips(reader, index: index)
+        case .card: try data.addClipCounts(reader, index: index)
+        }
+        try data.addSamples(reader, index: index, tally: samples)
+        if detail == .full {
+            var terms = TermCounter()
+            // Rejected text is not in the dataset (a rewritten parent's text was replaced).
+            try reader.forEachCaptionAnswer { terms.add(utf8: $0) }
+            data.terms = Array(ranked(terms.counts).prefix(termCount))
+        }
+
+        // The card names the judges: their names are in the verdicts' key, a fraction of the rows.
+        let verdicts: (judges: [StatsJudgeCount], tally: [Int: [Int: Int]]) = detail == .full
+            ? try reader.verdictSummary()
+            : (try reader.judges().map { StatsJudgeCount(judge: $0, verdicts: 0, passes: 0) }, [:])
+        var judges: [String: Judge] = [:]
+        for j in verdicts.judges {
+            judges[j.judge, default: Judge(judge: j.judge)].verdicts += j.verdicts
+            judges[j.judge]!.passes += j.passes
+        }
+        data.judges = judges.values.sorted { $0.judge < $1.judge }.map { j in
+            var j = j
+            j.passRate = j.verdicts == 0 ? 0 : Double(j.passes) / Double(j.verdicts)
+            return j
+        }
+        if detail == .full { data.agreement = agreement(tally: verdicts.tally) }
+        return data
     }
 
     /// Every clip, one at a time: counts, durations, face sizes, views, primary labels and sides.
@@ -307,10 +311,11 @@ public struct StatsData: Codable, Sendable, Equatable {
     }
 
     /// Sample outcomes per source and stage, and samples per task and form, from the store's counts.
-    mutating func addSamples(_ reader: StatsReader, index: [String: Int]) throws {
+    mutating func addSamples(_ reader: StatsReader, index: [String: Int], tally: StatsSampleTally? = nil) throws {
         // Stages in pipeline order, then by name; a stage with recorded failures and no samples is listed too.
         let order = Self.stageOrder
-        let stageNames = try reader.stages().sorted { a, b in
+        let names = try tally.map { Array(Set($0.sampleStages).union(try reader.failureStages())) } ?? reader.stages()
+        let stageNames = names.sorted { a, b in
             (order.firstIndex(of: a) ?? order.count, a) < (order.firstIndex(of: b) ?? order.count, b)
         }
         var stageIndex: [String: Int] = [:]
@@ -319,7 +324,7 @@ public struct StatsData: Codable, Sendable, Equatable {
             stages.append(Stage(name: name))
         }
         var tasks: [String: TaskForm] = [:]
-        for g in try reader.sampleCounts() {
+        for g in try tally?.counts(reader) ?? reader.sampleCounts() {
             if let i = stageIndex[g.stage] { stages[i].outcomes.add(g.status, rewritten: g.rewritten, count: g.count) }
             if let s = g.source, let i = index[s] { sources[i].samples.add(g.status, rewritten: g.rewritten, count: g.count) }
             let key = "\(g.task.rawValue)\u{1F}\(g.form.rawValue)"
