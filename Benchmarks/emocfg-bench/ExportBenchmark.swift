@@ -137,14 +137,15 @@ func exportBenchmark() throws {
                  "\(cmp.bytes)", Double(cmp.bytes) / 1e6, Double(cmp.emocfgBytes) / 1e6))
     show(String(format: "  emocfg seconds       %@  (median %.2f, min %.2f)", e.map { String(format: "%.2f", $0.seconds) }.joined(separator: ", "), em, emin))
     show(String(format: "  python seconds       %@  (median %.2f, min %.2f)", p.map { String(format: "%.2f", $0.seconds) }.joined(separator: ", "), pm, pmin))
-    show(String(format: "  speed ratio          %.2fx (medians), %.2fx (minimums)   target >= 3x: %@", pm / em, pmin / emin,
-                 pm / em >= 3 ? "met" : "MISSED"))
+    show(String(format: "  speed ratio          %.2fx (medians), %.2fx (minimums)   target >= 5x (issue 17; was 3x): %@", pm / em, pmin / emin,
+                 pm / em >= 5 ? "met" : "MISSED"))
     show(String(format: "  emocfg peak RSS MB   %@  (max %.0f)   target < 500 MB: %@", e.map { String(format: "%.0f", $0.peakMB) }.joined(separator: ", "),
                  eRSS, eRSS < 500 ? "met" : "MISSED"))
     show(String(format: "  python peak RSS MB   %@  (max %.0f)", p.map { String(format: "%.0f", $0.peakMB) }.joined(separator: ", "), pRSS))
-    // CPU time, for the record: emocfg hashes and writes on a second thread while it renders.
+    // CPU time: emocfg hashes and writes on a second thread while it renders, so its wall time can be below its CPU time.
     let ec = median(e.map { $0.user + $0.system }), pc = median(p.map { $0.user + $0.system })
-    show(String(format: "  CPU seconds (user+sys, medians): emocfg %.2f, python %.2f, ratio %.2fx", ec, pc, pc / ec))
+    show(String(format: "  CPU seconds (user+sys, medians): emocfg %.2f, python %.2f, ratio %.2fx   target >= 4x: %@", ec, pc, pc / ec,
+                 pc / ec >= 4 ? "met" : "MISSED"))
     if ep.contains(where: { $0.card != nil }) {
         // `emocfg export` also writes a dataset card (README.md) after the tree; the script has no counterpart.
         let xm = median(ep.map(\.export)), xmin = ep.map(\.export).min()!

@@ -209,73 +209,6 @@ public struct Exporter {
         func string(_ id: Int) -> String { String(decoding: names[id], as: UTF8.self) }
     }
 
-    /// Byte strings (with a small tag) to dense indexes, by open addressing, compared byte for byte:
-    /// what the loop looks its clip and stratum up in, without making a `String` (Swift hashes a
-    /// string by its Unicode normalisation, which costs more than the lookup itself).
-    struct ByteTable {
-        private var slots = [Int32](repeating: -1, count: 1024)
-        private var hashes: [UInt64] = []
-        private var tags: [UInt32] = []
-        private var starts: [Int] = [0]
-        private var arena: [UInt8] = []
-        var count: Int { hashes.count }
-
-        static func hash(_ tag: UInt32, _ b: UnsafeBufferPointer<UInt8>) -> UInt64 {
-            var h: UInt64 = 0x9E37_79B9_7F4A_7C15 ^ (UInt64(tag) &* 0xFF51_AFD7_ED55_8CCD) ^ UInt64(b.count)
-            guard let base = b.baseAddress else { return h }
-            let p = UnsafeRawPointer(base)
-            let n = b.count
-            var i = 0
-            while i + 8 <= n {
-                h = (h ^ p.loadUnaligned(fromByteOffset: i, as: UInt64.self)) &* 0x9E37_79B9_7F4A_7C15
-                h ^= h >> 32
-                i += 8
-            }
-            var last: UInt64 = 0, shift: UInt64 = 0
-            while i < n {
-                last |= UInt64(base[i]) << shift
-                shift += 8
-                i += 1
-            }
-            h = (h ^ last) &* 0xBF58_476D_1CE4_E5B9
-            return h ^ (h >> 31)
-        }
-
-        /// The index of (`tag`, `key`), adding it if new.
-        mutating func index(_ tag: UInt32, _ key: UnsafeBufferPointer<UInt8>) -> (index: Int, new: Bool) {
-            let h = Self.hash(tag, key)
-            let mask = slots.count - 1
-            var slot = Int(truncatingIfNeeded: h) & mask
-            while true {
-                let e = Int(slots[slot])
-                if e < 0 { break }
-                if hashes[e] == h && tags[e] == tag && starts[e + 1] - starts[e] == key.count
-                    && (key.count == 0 || arena.withUnsafeBufferPointer { memcmp($0.baseAddress! + starts[e], key.baseAddress!, key.count) == 0 }) {
-                    return (e, false)
-                }
-                slot = (slot + 1) & mask
-            }
-            let e = hashes.count
-            hashes.append(h)
-            tags.append(tag)
-            arena.append(contentsOf: key)
-            starts.append(arena.count)
-            slots[slot] = Int32(e)
-            if hashes.count * 2 > slots.count { grow() }
-            return (e, true)
-        }
-
-        private mutating func grow() {
-            slots = [Int32](repeating: -1, count: slots.count * 2)
-            let mask = slots.count - 1
-            for (e, h) in hashes.enumerated() {
-                var slot = Int(truncatingIfNeeded: h) & mask
-                while slots[slot] >= 0 { slot = (slot + 1) & mask }
-                slots[slot] = Int32(e)
-            }
-        }
-    }
-
     /// What the sampled sets may take: a sample's rank and where its line is. `evaluation` says which
     /// sampled evaluation file a test-side sample goes to if chosen (1 captions, 2 attribute QA).
     struct Candidate {
@@ -372,16 +305,24 @@ public struct Exporter {
         var seedHasher = SHA256Hasher()
         seedHasher.update(settings.seed + "|")
 
-        // The clips by uid bytes.
+        // The clips by uid bytes; with a tally, also by the tally's clip numbers, which the scan
+        // hands over with each row, so that the loop looks no clip up itself.
         var clipTable = ByteTable()
         var clipList: [(uid: String, clip: ExportClip)] = []
         clipList.reserveCapacity(clips.count)
+        var byNumber = [Int32](repeating: -1, count: tally?.clipCount ?? 0)
         for (uid, c) in clips {
             var u = uid
-            _ = u.withUTF8 { clipTable.index(0, $0) }
+            u.withUTF8 { b in
+                if let t = tally {
+                    if let n = t.clipNumber(b) { byNumber[n] = Int32(clipList.count) }
+                } else {
+                    _ = clipTable.index(0, b)
+                }
+            }
             clipList.append((uid, c))
         }
-        var lastClip: [UInt8] = []
+        var lastClip: [UInt8] = [], lastNumber = -1
         var clip: ClipInfo?
         var options = JSONLine.Options()
         var line: [UInt8] = []
@@ -392,13 +333,22 @@ public struct Exporter {
         let totals = try reader.forEachAcceptedRaw(counting: &tally) { row in
             defer { index += 1 }
             // The clip: consecutive samples mostly share one.
-            let sameClip = lastClip.count == row.clipUID.count
-                && (row.clipUID.count == 0 || lastClip.withUnsafeBufferPointer { memcmp($0.baseAddress!, row.clipUID.baseAddress!, row.clipUID.count) == 0 })
+            let sameClip = row.clip >= 0 ? row.clip == lastNumber
+                : lastClip.count == row.clipUID.count
+                    && (row.clipUID.count == 0 || lastClip.withUnsafeBufferPointer { memcmp($0.baseAddress!, row.clipUID.baseAddress!, row.clipUID.count) == 0 })
             if !sameClip {
-                lastClip.removeAll(keepingCapacity: true)
-                lastClip.append(contentsOf: row.clipUID)
-                let (i, new) = clipTable.index(0, row.clipUID)
-                if !new && i < clipList.count, let entry = used.entry(uid: clipList[i].uid, clipList[i].clip) {
+                // The clip's place in `clipList`; -1: not a usable clip with a side (the table keeps the miss; it never matches a clip).
+                let i: Int
+                if row.clip >= 0 {
+                    lastNumber = row.clip
+                    i = row.clip < byNumber.count ? Int(byNumber[row.clip]) : -1
+                } else {
+                    lastClip.removeAll(keepingCapacity: true)
+                    lastClip.append(contentsOf: row.clipUID)
+                    let (j, new) = clipTable.index(0, row.clipUID)
+                    i = !new && j < clipList.count ? j : -1
+                }
+                if i >= 0, let entry = used.entry(uid: clipList[i].uid, clipList[i].clip) {
                     let c = clipList[i].clip
                     let source = sources.id(c.source)
                     if source == sourceRules.count { sourceRules.append(instructRules[c.source] ?? []) }
@@ -406,7 +356,7 @@ public struct Exporter {
                     JSONLine.appendQuoted(entry, to: &video)
                     clip = ClipInfo(source: source, side: sideNames.id(c.side), label: c.label.map { Array($0.utf8) }, quotedVideo: video)
                 } else {
-                    clip = nil  // not a usable clip with a side (the table keeps the miss; it never matches a clip)
+                    clip = nil
                 }
             }
             guard let c = clip else { return }

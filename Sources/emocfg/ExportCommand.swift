@@ -92,7 +92,7 @@ struct ExportCommand: AsyncParsableCommand {
             }
             if zstd { settings.zstd = true }
             if copyVideos { settings.copyVideos = true }
-            guard try store.acceptedSampleCount() > 0 else {
+            guard try store.hasAcceptedSample() else {
                 // An empty tree and a curation version of nothing would look like a result.
                 FileHandle.standardError.write(Data("""
                     nothing to export: \(store.path) holds no accepted sample on a readable clip; nothing was written.

@@ -31,6 +31,9 @@ public struct ExportRawRow {
     public var answer: UnsafeBufferPointer<UInt8>?
     public var options: UnsafeBufferPointer<UInt8>?
     public var answerLetters: UnsafeBufferPointer<UInt8>?
+    /// The clip's number in the tally the scan counts into (`StatsSampleTally.clipNumber(_:)`; at or
+    /// above its `clipCount` for no recorded clip); -1 when the scan counts into no tally.
+    public var clip: Int = -1
 }
 
 /// The counts of all samples (not only the accepted ones) that `ExportReader.forEachAcceptedRaw` saw.
@@ -52,6 +55,8 @@ public struct ExportReader {
     /// Usable (`ok`) clips that have a side, by uid.
     public func clips() throws -> [String: ExportClip] {
         var out: [String: ExportClip] = [:]
+        // At most one a side: growing the table step by step would rehash it a dozen times.
+        out.reserveCapacity(try Int.fetchOne(db, sql: "SELECT count(*) FROM clip_splits") ?? 0)
         let statement = try db.makeStatement(sql: """
             SELECT c.uid, c.source, c.path, s.side,
                    coalesce(json_extract(c.labels, '$.emotion'), json_extract(c.labels, '$.sentiment')) AS label, c.kind
@@ -133,9 +138,10 @@ public struct ExportReader {
             keepMax(text(1), in: &decided)
             keepMax(text(2), in: &created)
             let status = text(0) ?? empty
+            var clip = -1
             if counting {
-                tally!.add(clip: text(4) ?? empty, stage: text(5) ?? empty, task: text(6) ?? empty, form: text(7) ?? empty,
-                           status: status, parent: text(9))
+                clip = tally!.add(clip: text(4) ?? empty, stage: text(5) ?? empty, task: text(6) ?? empty, form: text(7) ?? empty,
+                                  status: status, parent: text(9))
             }
             guard status.count == 8, memcmp(status.baseAddress!, accepted, 8) == 0 else { continue }
             totals.accepted += 1
@@ -147,7 +153,7 @@ public struct ExportReader {
             try body(ExportRawRow(uid: uid, clipUID: text(4) ?? empty, stage: text(5) ?? empty, task: text(6) ?? empty,
                                   form: text(7) ?? empty, kind: fields.value(0), aspect: fields.value(1), label: fields.value(2),
                                   question: fields.value(3), answer: fields.value(4), options: fields.value(5),
-                                  answerLetters: fields.value(6)))
+                                  answerLetters: fields.value(6), clip: clip))
         }
         totals.lastDecision = decided.map { String(decoding: $0, as: UTF8.self) }
         totals.lastSample = created.map { String(decoding: $0, as: UTF8.self) }
@@ -500,6 +506,16 @@ extension Store {
 }
 
 extension Store {
+    /// Whether an export would write anything: an accepted sample on a readable clip. SQLite stops
+    /// at the first one (counting them all reads the whole samples table).
+    public func hasAcceptedSample() throws -> Bool {
+        try read { db in
+            try Bool.fetchOne(db, sql: """
+                SELECT EXISTS (SELECT 1 FROM samples s JOIN clips c ON c.uid = s.clip_uid WHERE s.status = 'accepted' AND c.status = 'ok')
+                """) ?? false
+        }
+    }
+
     /// How many accepted samples on readable clips an export would write (0: nothing to export).
     public func acceptedSampleCount() throws -> Int {
         try read { db in

@@ -256,38 +256,54 @@ public struct StatsReader {
 /// clip); rows are added as SQLite's bytes, valid only during the call.
 public struct StatsSampleTally {
     private var sources = TextIDs()
-    private var clipSource: [ByteKey: Int] = [:]
+    /// The clips by uid (entry i) and their sources' ids; a uid not among them is added to the
+    /// table when seen (it then has no source).
+    private var clips = ByteTable()
+    private var clipSource: [Int] = []
     private var stages = TextIDs(), tasks = TextIDs(), forms = TextIDs(), statuses = TextIDs()
     private var counts: [StatsReader.IDs: Int] = [:]
     /// [stage, uid] of every sample a later-round sample of its stage names.
     private var parents = Set<[String]>()
-    private var lastClip: [UInt8] = [], lastSource = -1, first = true
+    private var lastClip: [UInt8] = [], lastNumber = -1, lastSource = -1, first = true
 
     /// Reads the clips' sources from `reader`'s snapshot, which `counts(_:)` must also be given.
     public init(_ reader: StatsReader) throws {
         clipSource.reserveCapacity(try Int.fetchOne(reader.db, sql: "SELECT count(*) FROM clips") ?? 0)
         try reader.eachRow("SELECT uid, source FROM clips", "reading clips") { st in
-            clipSource[ByteKey(reader.text(st, 0) ?? StatsReader.empty)] = sources.id(reader.text(st, 1) ?? StatsReader.empty)
+            let (i, new) = clips.index(0, reader.text(st, 0) ?? StatsReader.empty)
+            if new { clipSource.append(sources.id(reader.text(st, 1) ?? StatsReader.empty)) } else { clipSource[i] = sources.id(reader.text(st, 1) ?? StatsReader.empty) }
         }
     }
 
+    /// The clips read from the snapshot: their numbers are `0..<clipCount`.
+    public var clipCount: Int { clipSource.count }
+
+    /// The number of the clip with uid `uid` (below `clipCount`), nil when the snapshot has no such clip.
+    public func clipNumber(_ uid: UnsafeBufferPointer<UInt8>) -> Int? {
+        clips.find(0, uid).flatMap { $0 < clipSource.count ? $0 : nil }
+    }
+
     /// One sample: its clip's uid, stage, task, form and status, and its `parent_uid` when its
-    /// round is after the first (nil otherwise).
-    @inline(__always)
+    /// round is after the first (nil otherwise). Returns the clip's number (`clipNumber(_:)`; at or
+    /// above `clipCount` for a uid that is no recorded clip), so that the caller need not look the
+    /// clip up again.
+    @inline(__always) @discardableResult
     public mutating func add(
         clip: UnsafeBufferPointer<UInt8>, stage: UnsafeBufferPointer<UInt8>, task: UnsafeBufferPointer<UInt8>,
         form: UnsafeBufferPointer<UInt8>, status: UnsafeBufferPointer<UInt8>, parent: UnsafeBufferPointer<UInt8>?
-    ) {
+    ) -> Int {
         if first || !StatsReader.same(lastClip, clip) {
             first = false
             lastClip.removeAll(keepingCapacity: true)
             lastClip.append(contentsOf: clip)
-            lastSource = clipSource[ByteKey(lastClip)] ?? -1
+            lastNumber = clips.index(0, clip).index
+            lastSource = lastNumber < clipSource.count ? clipSource[lastNumber] : -1
         }
         let stageID = stages.id(stage)
         let ids = StatsReader.IDs(source: lastSource, stage: stageID, task: tasks.id(task), form: forms.id(form), status: statuses.id(status))
         counts[ids, default: 0] += 1
         if let parent { parents.insert([stages.strings[stageID], String(decoding: parent, as: UTF8.self)]) }
+        return lastNumber
     }
 
     /// The distinct stages of the samples added, in the order first seen.
