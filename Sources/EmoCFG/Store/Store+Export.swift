@@ -109,7 +109,8 @@ public struct ExportReader {
         let st = statement.sqliteStatement
         defer { sqlite3_reset(st) }
         func text(_ i: Int32) -> UnsafeBufferPointer<UInt8>? {
-            guard sqlite3_column_type(st, i) != SQLITE_NULL, let p = sqlite3_column_text(st, i) else { return nil }
+            // NULL for SQL NULL (an empty text is a pointer to its terminating zero): no type call per column.
+            guard let p = sqlite3_column_text(st, i) else { return nil }
             return UnsafeBufferPointer(start: p, count: Int(sqlite3_column_bytes(st, i)))
         }
         /// `max()` of a text column as SQLite orders text (bytes, a prefix first).
