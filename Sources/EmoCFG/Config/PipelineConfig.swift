@@ -165,8 +165,9 @@ public struct ModelConfig: Sendable, Equatable {
     /// Find the concurrency the server takes by itself, up to `maxConcurrency` (see `RateLimiter`);
     /// false sends `maxConcurrency` at once throughout.
     public var adaptiveConcurrency = true
-    /// `mode: batch`: every request of this model goes through the batch lane (also without `--batch`).
-    public var mode: Lane = .online
+    /// `mode: batch`: every request of this model goes through the batch lane (also without `--batch`);
+    /// `mode: online`: never (a local server without a batch API), even with `--batch`; unset: as the run says.
+    public var mode: Lane?
     /// Batch prices (default: half the online prices, as both providers sell batch).
     public var batchPricePerMillionInput: Double?
     public var batchPricePerMillionOutput: Double?
@@ -243,7 +244,7 @@ public struct ModelConfig: Sendable, Equatable {
             imageTokens: try r.int("image_tokens", range: 0...100_000) ?? 258,
             maxOutputTokensCeiling: try r.int("max_output_tokens_ceiling", range: 1...1_000_000))
         adaptiveConcurrency = try r.bool("adaptive_concurrency") ?? true
-        mode = Lane(rawValue: try r.oneOf("mode", ["online", "batch"]) ?? "online")!
+        mode = try r.oneOf("mode", ["online", "batch"]).flatMap(Lane.init(rawValue:))
         batchPricePerMillionInput = try r.double("batch_price_per_million_input", range: 0...1_000_000)
         batchPricePerMillionOutput = try r.double("batch_price_per_million_output", range: 0...1_000_000)
         batchMaxRequests = try r.int("batch_max_requests", range: 1...50_000) ?? batchMaxRequests

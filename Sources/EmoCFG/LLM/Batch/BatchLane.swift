@@ -73,8 +73,11 @@ public final class BatchLane: @unchecked Sendable {
 
     /// Whether `stage`'s requests to `model` go through the lane.
     public func takes(stage: String, model: ModelConfig) -> Bool {
-        guard options.all || model.mode == .batch || options.settings.stages.contains(stage) else { return false }
-        return true
+        switch model.mode {
+        case .online?: return false
+        case .batch?: return true
+        case nil: return options.all || options.settings.stages.contains(stage)
+        }
     }
 
     /// The job in flight carrying `key`, if any: an online run waits for it instead of paying twice.
