@@ -311,6 +311,59 @@ final class BatchLaneTests: XCTestCase {
         XCTAssertEqual(try store.read { db in try Int.fetchOne(db, sql: "SELECT MAX(attempts) FROM llm_calls") }, 1)
     }
 
+    // MARK: - run --batch, cancel, budget
+
+    func test_run_batch_no_wait_returns_after_submitting_and_the_next_run_goes_on_to_the_export() throws {
+        let sources = dir.appendingPathComponent("sources.yaml")
+        try "sources:\n  MELD:\n    adapter: meld\n    root: \(repo.appendingPathComponent("Tests/Fixtures/MELD").path)\n    faces: off\n"
+            .write(to: sources, atomically: true, encoding: .utf8)
+        let out = dir.appendingPathComponent("out").path
+        let args = ["run", "--sources", sources.path, "--pipeline", pipeline, "--out", out, "--batch"]
+        let first = try emocfg(args + ["--no-wait"])
+        XCTAssertEqual(first.status, 0, first.err + first.out)
+        XCTAssertTrue(first.out.contains("batch job") && first.out.contains("in flight"), first.out)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: out + "/jsons"), "nothing exported while answers are out")
+        XCTAssertEqual(try store.lastPipelineRun()?.status, "waiting")
+        // The next run resumes at annotate, collects, waits for the rest and goes on to the end.
+        let second = try emocfg(args)
+        XCTAssertEqual(second.status, 0, second.err + second.out)
+        XCTAssertTrue(second.out.contains("Resuming at annotate"), second.out)
+        XCTAssertEqual(try store.lastPipelineRun()?.status, "done")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: out + "/jsons/curation"), second.out)
+        XCTAssertTrue(try store.batchJobs(open: true).isEmpty)
+        XCTAssertEqual(try keysSubmittedTwice(), 0)
+        XCTAssertTrue(try jobs().contains { $0.stage == "verify" }, "the judges voted through the batch lane too")
+    }
+
+    func test_a_cancelled_job_keeps_what_it_finished_and_its_other_requests_go_into_a_new_job() throws {
+        try ingest()
+        try standin.control("POST", "/_standin/batch", #"[{"delay_ms": 600000}]"#)
+        XCTAssertEqual(try annotate("caption").status, 0)
+        let job = try XCTUnwrap(try jobs().first)
+        let c = try emocfg(["batches", "cancel", job.id, "--pipeline", pipeline])
+        XCTAssertEqual(c.status, 0, c.err)
+        XCTAssertEqual(try annotate("caption").status, 0)
+        let js = try jobs()
+        XCTAssertEqual(js[0].state, .cancelled)
+        XCTAssertEqual(js[0].answered + js[0].notRun, js[0].requests)
+        XCTAssertEqual(js.count, 2, "its requests went into a new job")
+        let unknown = try emocfg(["batches", "cancel", "no-such-job", "--pipeline", pipeline])
+        XCTAssertEqual(unknown.status, 2)
+        XCTAssertTrue(unknown.err.contains("no batch job 'no-such-job'"), unknown.err)
+    }
+
+    func test_the_budget_reserves_a_jobs_worst_case_before_submitting_it() throws {
+        try ingest()
+        let r = try annotate("caption", ["--max-cost", "0.0000001"])
+        XCTAssertEqual(r.status, 0, r.err)
+        XCTAssertTrue(r.err.contains("not submitted: its worst case would exceed --max-cost"), r.err)
+        XCTAssertEqual(try jobs().count, 0)
+        XCTAssertEqual(try batchStat("keys_submitted"), 0)
+        // With room, the same requests are submitted.
+        XCTAssertEqual(try annotate("caption", ["--max-cost", "5"]).status, 0)
+        XCTAssertEqual(try jobs().count, 1)
+    }
+
     // MARK: - Cost
 
     func test_dry_run_shows_the_online_and_the_batch_estimate_side_by_side() throws {

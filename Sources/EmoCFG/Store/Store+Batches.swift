@@ -172,7 +172,7 @@ extension Store {
     public func batchJobs(open: Bool = false) throws -> [BatchJob] {
         try read { db in
             let final = BatchJob.State.allCases.filter(\.isFinal).map { "'\($0.rawValue)'" }.joined(separator: ", ")
-            return try Row.fetchAll(db, sql: "SELECT * FROM batch_jobs" + (open ? " WHERE state NOT IN (\(final))" : "") + " ORDER BY created_at, id")
+            return try Row.fetchAll(db, sql: "SELECT * FROM batch_jobs" + (open ? " WHERE state NOT IN (\(final))" : "") + " ORDER BY rowid")
                 .map(Store.decodeJob)
         }
     }
