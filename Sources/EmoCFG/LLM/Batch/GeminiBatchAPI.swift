@@ -168,9 +168,12 @@ struct GeminiBatchAPI: BatchAPI {
         }
         let error = v["error"]
         let code = error?["code"]?.numberValue.map { Int($0) }
-        let message = (error?["status"]?.stringValue.map { "\($0): " } ?? "") + (error?["message"]?.stringValue ?? "failed")
+        let status = error?["status"]?.stringValue
+        let message = (status.map { "\($0): " } ?? "") + (error?["message"]?.stringValue ?? "failed")
+        // A request the job's end (expiry, cancel) kept from running: asked again, not counted as a failure.
+        let notRun = status == "DEADLINE_EXCEEDED" || status == "CANCELLED"
         return BatchRow(key: key, status: code.map { $0 >= 100 ? $0 : 500 }, body: error.map { JSONValue.object(["error": $0]).canonicalData },
-                        error: message)
+                        error: message, notRun: notRun)
     }
 
     func rows(of status: BatchStatus) async throws(BatchAPIError) -> [BatchRow] {
