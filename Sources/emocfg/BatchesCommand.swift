@@ -51,6 +51,14 @@ struct BatchesCommand: AsyncParsableCommand {
             for j in jobs where j.error != nil {
                 print("\(j.id): \(j.error!)")
             }
+            // A job past the providers' 24-hour target (Gemini jobs have sat pending for a day).
+            let parse = ISO8601DateFormatter()
+            for j in jobs where !j.state.isFinal {
+                if let created = parse.date(from: j.createdAt), Date().timeIntervalSince(created) > 24 * 3600 {
+                    print("\(j.id): in flight for \(Int(Date().timeIntervalSince(created) / 3600)) h, past the 24-hour target; "
+                          + "`emocfg batches cancel \(j.id)` keeps what it finished and its other requests go into a new job")
+                }
+            }
             let total = jobs.reduce(0.0) { $0 + $1.cost }
             let reserved = jobs.filter { !$0.state.isFinal }.reduce(0.0) { $0 + $1.reservedCost }
             print(String(format: "%d jobs, $%.4f spent at batch prices", jobs.count, total)
