@@ -217,6 +217,23 @@ final class BatchLaneTests: XCTestCase {
         XCTAssertTrue(try jobs().allSatisfy { $0.state == .completed && $0.requests <= 2 })
     }
 
+    func test_jobs_are_split_at_the_byte_limit_and_a_request_larger_than_a_job_fails_with_the_reason() throws {
+        try writePipeline(vision: "batch_max_bytes: 12000")
+        try ingest()
+        let clips = try usableClips()
+        XCTAssertEqual(try annotate("caption").status, 0)
+        let js = try jobs()
+        XCTAssertGreaterThan(js.count, 1)
+        XCTAssertTrue(js.allSatisfy { $0.bytes <= 12000 }, "\(js.map(\.bytes))")
+        XCTAssertEqual(js.reduce(0) { $0 + $1.requests }, clips)
+        // A limit below one request: nothing can hold it, so the item fails with the reason instead of waiting forever.
+        try writePipeline(vision: "batch_max_bytes: 1024")
+        let small = try emocfg(["annotate", "--stage", "caption", "--pipeline", pipeline, "--batch", "--source", "MELD", "--wait"])
+        XCTAssertEqual(small.status, 1, small.out)
+        let failures = try emocfg(["status", "--failures"])
+        XCTAssertTrue(failures.out.contains("more than one batch job may hold"), failures.out)
+    }
+
     // MARK: - Reruns and kills
 
     func test_a_rerun_while_a_job_is_in_flight_polls_it_and_submits_nothing() throws {

@@ -124,6 +124,10 @@ public final class BatchLane: @unchecked Sendable {
                 return .failed(model: model.alias, status: nil, attempts: f.count,
                                message: "its batch requests failed \(f.count) times (models.\(model.alias).max_attempts); the last: \(f.error)")
             }
+            if line.count + 1 > model.batchMaxBytes {
+                return .failed(model: model.alias, status: nil, attempts: 0,
+                               message: "the request is \(line.count) bytes, more than one batch job may hold (models.\(model.alias).batch_max_bytes = \(model.batchMaxBytes)); send fewer or smaller frames, or use this model online")
+            }
             let spoolKey = SpoolKey(alias: model.alias, stage: request.stage, step: request.step, schema: schemaText)
             do {
                 var spool = spools[spoolKey]
