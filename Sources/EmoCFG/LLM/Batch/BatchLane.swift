@@ -198,6 +198,8 @@ public final class BatchLane: @unchecked Sendable {
         public var overBudget = 0
         /// Problems talking to a provider; the jobs concerned are retried by the next call.
         public var problems: [String] = []
+        /// `waitForProgress` stopped waiting: no job in flight could be polled for several rounds.
+        public var gaveUp = false
         public init() {}
     }
 
@@ -245,7 +247,7 @@ public final class BatchLane: @unchecked Sendable {
             await stats.update { $0.batchQueued += count }
             progress("batch job \(job.id): \(job.requests) \(job.stage)\(job.step.map { " step \($0 + 1)" } ?? "") requests for \(job.modelAlias), \(Self.size(job.bytes))")
             do {
-                job = try await advance(job)
+                job = try await advance(job, fresh: true)
                 report.submitted += 1
                 report.requestsSubmitted += job.requests
                 await stats.update { $0.batchJobsSubmitted += 1 }
@@ -283,12 +285,13 @@ public final class BatchLane: @unchecked Sendable {
 
     /// Moves a job that is not in flight yet onto the provider: finds or uploads its input file,
     /// finds or creates the job. Each state is stored before the call that leaves it.
-    private func advance(_ start: BatchJob) async throws -> BatchJob {
+    /// `fresh`: written by this process just now, so nothing of it can be at the provider yet.
+    private func advance(_ start: BatchJob, fresh: Bool = false) async throws -> BatchJob {
         var job = start
         let (api, _) = try api(for: job)
         let file = URL(fileURLWithPath: job.inputFile ?? "")
         if job.state == .prepared {
-            if let found = try await api.findUploadedFile(jobID: job.id) {
+            if !fresh, let found = try await api.findUploadedFile(jobID: job.id) {
                 job.inputFileID = found
             } else {
                 guard FileManager.default.fileExists(atPath: file.path) else {
@@ -562,7 +565,7 @@ public final class BatchLane: @unchecked Sendable {
             }
             if !wait || r.open == 0 || r.overBudget > 0 { return result }
             let w = await waitForProgress(progress: progress)
-            for p in w.problems { progress(p) }
+            if w.gaveUp { return result }
         }
     }
 
@@ -572,6 +575,7 @@ public final class BatchLane: @unchecked Sendable {
     /// until one of them is collected or none is left; `progress` hears each round.
     public func waitForProgress(progress: (String) -> Void = { _ in }) async -> Report {
         var pause = options.settings.pollSeconds
+        var strikes = 0
         while true {
             let open = (try? store.batchJobs(open: true)) ?? []
             if open.isEmpty { return Report() }
@@ -583,6 +587,15 @@ public final class BatchLane: @unchecked Sendable {
             let r = await sync(progress: progress)
             if r.collected > 0 || r.open == 0 { return r }
             for p in r.problems { progress(p) }
+            // Every job in flight failing to answer, round after round (a key gone, a provider down):
+            // the run stops waiting; the jobs stay in the ledger for the next run.
+            strikes = r.problems.count >= r.open ? strikes + 1 : 0
+            if strikes >= 5 {
+                progress("batch: stopped waiting: no job in flight could be polled in 5 rounds; the next run polls them again")
+                var out = r
+                out.gaveUp = true
+                return out
+            }
             pause = min(pause * 2, options.settings.maxPollSeconds)
         }
     }
