@@ -75,7 +75,7 @@ final class RunCommandTests: XCTestCase {
         XCTAssertFalse(r.out.contains("Evaluation tasks without items"), r.out)
         XCTAssertTrue(fm.fileExists(atPath: out.appendingPathComponent(ConcatReceiptScript.path).path))
         let versions = try Curation(out: out).versions()
-        XCTAssertEqual(versions.map(\.name), ["v1", "v2", "v3", "v4", "v5"])
+        XCTAssertEqual(versions.map(\.name), ["v1", "v2", "v3", "v4", "v5", "v6"])
 
         // The receipts reproduce, from the CLI, and the mix is the shards concatenated.
         for v in versions {

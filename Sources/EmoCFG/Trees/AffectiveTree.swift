@@ -157,9 +157,18 @@ public struct AffectiveTree: Sendable, Equatable {
     /// The JSON of the last `<tree>…</tree>` block of a description (a model may quote the format
     /// earlier), or nil when there is none or it does not parse. Mirrored by `extract_tree` in the plugin.
     public static func extract(from text: String) -> JSONValue? {
-        guard let end = text.range(of: close, options: .backwards),
-              let start = text.range(of: open, options: .backwards, range: text.startIndex..<end.lowerBound) else { return nil }
-        return try? JSONValue.parse(String(text[start.upperBound..<end.lowerBound]))
+        let bytes = Array(text.utf8)
+        func last(_ needle: String, before limit: Int) -> Int? {
+            let n = Array(needle.utf8)
+            var i = limit - n.count
+            while i >= 0 {
+                if bytes[i] == n[0] && bytes[i..<(i + n.count)].elementsEqual(n) { return i }
+                i -= 1
+            }
+            return nil
+        }
+        guard let end = last(close, before: bytes.count), let start = last(open, before: end) else { return nil }
+        return bytes.withUnsafeBufferPointer { try? JSONValue.parse(bytes: UnsafeBufferPointer(rebasing: $0[(start + open.utf8.count)..<end])) }
     }
 
     /// The tree of a description, or why there is none.
@@ -173,6 +182,22 @@ public struct AffectiveTree: Sendable, Equatable {
     /// A label as compared: lower case, `_` and `-` read as spaces, white space collapsed. The
     /// plugin's `normalise` does the same (Python's `str.split()` white space, listed in `isSpace`).
     public static func normalise(_ s: String) -> String {
+        // ASCII (nearly every label): bytes, without Unicode case mapping.
+        if s.utf8.allSatisfy({ $0 < 0x80 }) {
+            var out: [UInt8] = []
+            out.reserveCapacity(s.utf8.count)
+            var gap = false
+            for var b in s.utf8 {
+                if b == 0x5F || b == 0x2D || (b >= 0x09 && b <= 0x0D) || (b >= 0x1C && b <= 0x20) {
+                    gap = !out.isEmpty
+                    continue
+                }
+                if gap { out.append(0x20); gap = false }
+                if b >= 0x41 && b <= 0x5A { b += 0x20 }
+                out.append(b)
+            }
+            return String(decoding: out, as: UTF8.self)
+        }
         var words: [String] = []
         var word = String.UnicodeScalarView()
         for u in s.lowercased().unicodeScalars {

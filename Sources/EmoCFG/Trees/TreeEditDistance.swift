@@ -58,49 +58,55 @@ public struct TreeEditDistance: Sendable {
         let n = a.count, m = b.count
         if n == 0 { return Double(m) * costs.insert }
         if m == 0 { return Double(n) * costs.delete }
-        let ins = costs.insert, del = costs.delete, ren = costs.relabel
+        // One allocation for everything: the relabel cost of each pair of nodes, the tree distances,
+        // and the forest distances of the current pair of key roots.
         let width = m + 1
-        var treedist = [Double](repeating: 0, count: n * m)
-        var forest = [Double](repeating: 0, count: (n + 1) * width)
+        let buffer = UnsafeMutablePointer<Double>.allocate(capacity: 2 * n * m + (n + 1) * width)
+        defer { buffer.deallocate() }
+        let relabel = buffer, td = buffer + n * m, fd = buffer + 2 * n * m
+        for x in 0..<n {
+            let hx = a.hashes[x]
+            for y in 0..<m {
+                relabel[x * m + y] = hx == b.hashes[y] && a.labels[x] == b.labels[y] ? 0 : costs.relabel
+            }
+        }
+        let ins = costs.insert, del = costs.delete
         a.leftmost.withUnsafeBufferPointer { la in
-        b.leftmost.withUnsafeBufferPointer { lb in
-        a.hashes.withUnsafeBufferPointer { ha in
-        b.hashes.withUnsafeBufferPointer { hb in
-        treedist.withUnsafeMutableBufferPointer { td in
-        forest.withUnsafeMutableBufferPointer { fd in
-            for i in a.keyRoots {
-                for j in b.keyRoots {
-                    // The forests a[l1...x] and b[l2...y], indexed from 1 (0 is the empty forest).
-                    let l1 = la[i], l2 = lb[j]
-                    let rows = i - l1 + 1, cols = j - l2 + 1
-                    fd[0] = 0
-                    for x in 1...rows { fd[x * width] = fd[(x - 1) * width] + del }
-                    for y in 1...cols { fd[y] = fd[y - 1] + ins }
-                    for x in 1...rows {
-                        let nx = l1 + x - 1
-                        let whole1 = la[nx] == l1
-                        let row = x * width, up = (x - 1) * width
-                        for y in 1...cols {
-                            let ny = l2 + y - 1
-                            let viaDelete = fd[up + y] + del
-                            let viaInsert = fd[row + y - 1] + ins
-                            var best = viaDelete < viaInsert ? viaDelete : viaInsert
-                            if whole1 && lb[ny] == l2 {
-                                let same = ha[nx] == hb[ny] && a.labels[nx] == b.labels[ny]
-                                let viaMatch = fd[up + y - 1] + (same ? 0 : ren)
-                                if viaMatch < best { best = viaMatch }
-                                fd[row + y] = best
-                                td[nx * m + ny] = best
-                            } else {
-                                let viaTrees = fd[(la[nx] - l1) * width + (lb[ny] - l2)] + td[nx * m + ny]
-                                if viaTrees < best { best = viaTrees }
-                                fd[row + y] = best
+            b.leftmost.withUnsafeBufferPointer { lb in
+                for i in a.keyRoots {
+                    for j in b.keyRoots {
+                        // The forests a[l1...i] and b[l2...j], indexed from 1 (0 is the empty forest).
+                        let l1 = la[i], l2 = lb[j]
+                        let rows = i - l1 + 1, cols = j - l2 + 1
+                        fd[0] = 0
+                        for y in 1...cols { fd[y] = fd[y - 1] + ins }
+                        for x in 1...rows {
+                            let nx = l1 + x - 1
+                            let whole1 = la[nx] == l1
+                            let row = fd + x * width, up = fd + (x - 1) * width
+                            row[0] = up[0] + del
+                            let back = fd + (la[nx] - l1) * width - l2
+                            let tdRow = td + nx * m, relabelRow = relabel + nx * m
+                            for y in 1...cols {
+                                let ny = l2 + y - 1
+                                let viaDelete = up[y] + del
+                                let viaInsert = row[y - 1] + ins
+                                var best = viaDelete < viaInsert ? viaDelete : viaInsert
+                                if whole1 && lb[ny] == l2 {
+                                    let viaMatch = up[y - 1] + relabelRow[ny]
+                                    if viaMatch < best { best = viaMatch }
+                                    tdRow[ny] = best
+                                } else {
+                                    let viaTrees = back[lb[ny]] + tdRow[ny]
+                                    if viaTrees < best { best = viaTrees }
+                                }
+                                row[y] = best
                             }
                         }
                     }
                 }
             }
-        }}}}}}
-        return treedist[(n - 1) * m + (m - 1)]
+        }
+        return td[(n - 1) * m + (m - 1)]
     }
 }
