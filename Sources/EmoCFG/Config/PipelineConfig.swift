@@ -38,7 +38,7 @@ public struct PipelineConfig: Sendable {
     public var batch = BatchSettings()
 
     public static let topLevelKeys = ["models", "stages", "frames", "critic", "export", "gates", "batch"]
-    public static let stageNames = ["caption", "qa", "rationale", "rewrite"]
+    public static let stageNames = ["caption", "qa", "rationale", "tree", "rewrite"]
 
     /// `keepUnsetVariables`: a `${NAME}` the environment lacks stays as written instead of being an
     /// error, for commands that send no request and only show the models (export's dataset card).
