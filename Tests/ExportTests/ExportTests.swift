@@ -293,11 +293,11 @@ final class ExportTests: XCTestCase {
         try store.upsertSamples([NewSample(uid: "instruct/\(clip.uid)/extra", clipUID: clip.uid, stage: "instruct", task: .attribute, form: .open,
                                            content: ["question": "Extra?", "answer": "yes"], promptID: "p", promptHash: "h", status: .accepted)])
         let second = try export()
-        XCTAssertEqual(second.versions.map(\.name), ["v6", "v7", "v8", "v9", "v10"])
+        XCTAssertEqual(second.versions.map(\.name), ["v7", "v8", "v9", "v10", "v11"], "the rl mix (v6) holds no attribute shard")
         let old = try Curation(out: out).reproduce(1, to: URL(fileURLWithPath: out.path + "-b"))
         XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: old.output)), v1Bytes, "v1 is rebuilt from the content kept for it")
-        XCTAssertEqual(try Curation(out: out).reproduce(6).lines, second.versions[0].lines)
-        XCTAssertEqual(try store.exports(outDir: out.standardizedFileURL.path).map(\.version), Array(1...10))
+        XCTAssertEqual(try Curation(out: out).reproduce(7).lines, second.versions[0].lines)
+        XCTAssertEqual(try store.exports(outDir: out.standardizedFileURL.path).map(\.version), Array(1...11))
     }
 
     func test_zstd_shards_hold_the_same_lines_and_reproduce() throws {
