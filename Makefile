@@ -21,7 +21,8 @@ test: deps
 	$(SWIFT) test --disable-swift-testing
 
 ## Benchmarks, on demand only: release build, probe (vs ffprobe), store upserts, sampling, the LLM client,
-## SHA-256 (swift-crypto vs the old Swift code), export and clip rendering (vs ffmpeg), face search (vs a PyAV + dlib Python script).
+## SHA-256 (swift-crypto vs the old Swift code), export and clip rendering (vs ffmpeg), face search (vs a PyAV + dlib Python script),
+## affective-tree edit distances per second (the GRPO reward).
 bench:
 	@bash scripts/install-deps.sh --bench
 	$(SWIFT) build -c release
@@ -36,6 +37,7 @@ bench:
 	$$($(SWIFT) build -c release --show-bin-path)/emocfg-bench export
 	$$($(SWIFT) build -c release --show-bin-path)/emocfg-bench render
 	$$($(SWIFT) build -c release --show-bin-path)/emocfg-bench faces --count 300
+	$$($(SWIFT) build -c release --show-bin-path)/emocfg-bench trees
 
 clean:
 	rm -rf .build $(DEMO_DIR)

@@ -2,8 +2,8 @@ import EmoCFG
 import Foundation
 
 /// What the committee decided, for `emocfg verify --report`: outcomes per source and task, each
-/// judge's pass rate, the committee's agreement (Fleiss' kappa) per task, and what judges found
-/// wrong most often.
+/// judge's pass rate, the committee's agreement (Fleiss' kappa) per task, what judges found
+/// wrong most often, and how far apart affective trees are (`TreeDistances`).
 public struct CriticReport: Encodable, Sendable {
     public struct Outcomes: Encodable, Sendable, Equatable {
         public var source: String
@@ -51,9 +51,11 @@ public struct CriticReport: Encodable, Sendable {
     public var kappa: [String: Double?]
     public var wrongAspects: [Aspect]
     public var abstentions: [AbstentionReason] = []
+    /// Per task with affective trees: median tree edit distances of rewrites and across models.
+    public var trees: [TreeDistances] = []
 
     enum CodingKeys: String, CodingKey {
-        case outcomes, judges, kappa, abstentions
+        case outcomes, judges, kappa, abstentions, trees
         case wrongAspects = "wrong_aspects"
     }
 
@@ -104,12 +106,14 @@ public struct CriticReport: Encodable, Sendable {
             let passes = vs.filter(\.pass).count
             tables[task, default: []].append([passes, vs.count - passes])
         }
-        return CriticReport(
+        var report = CriticReport(
             outcomes: groups.values.sorted { ($0.source, $0.task) < ($1.source, $1.task) }, judges: judgeStats,
             kappa: tables.mapValues { FleissKappa.kappa($0) },
             wrongAspects: aspects.map { Aspect(aspect: $0.key, count: $0.value) }.sorted { ($1.count, $0.aspect) < ($0.count, $1.aspect) }
                 .prefix(10).map { $0 },
             abstentions: reasons.values.sorted { ($1.count, $0.judge, $0.reason) < ($0.count, $1.judge, $1.reason) })
+        report.trees = TreeDistances.make(samples: samples)
+        return report
     }
 
     /// Judges that are one model under different names (as configured, or as their servers say):

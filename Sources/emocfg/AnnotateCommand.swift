@@ -6,11 +6,12 @@ import Foundation
 struct AnnotateCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "annotate",
-        abstract: "Make instruction samples: from labels (instruct) and with vision-language models (caption, qa, rationale).",
+        abstract: "Make instruction samples: from labels (instruct) and with vision-language models (caption, qa, rationale, tree).",
         discussion: """
             Stages: instruct (templates over ground-truth labels, no model), caption (attribute → expression → emotion
             captions from sampled frames), qa (question-answer pairs per aspect from the captions), rationale (which cues
-            support the emotion, for captions and QA pairs); all runs them in that order.
+            support the emotion, for captions and QA pairs), tree (the affective tree: attributes → expressions → emotions,
+            from the captions and the rationale, checked for structure); all runs them in that order.
             Every model answer is cached in the store: a rerun sends only what is missing. Keys are read from the
             environment variables pipeline.yaml names, never from files.
             --batch sends the requests through the providers' batch APIs (OpenAI Batch API, Gemini Batch Mode) at
@@ -20,7 +21,7 @@ struct AnnotateCommand: AsyncParsableCommand {
             """
     )
 
-    @Option(name: .long, help: ArgumentHelp("instruct, caption, qa, rationale or all.", valueName: "stage"))
+    @Option(name: .long, help: ArgumentHelp("instruct, caption, qa, rationale, tree or all.", valueName: "stage"))
     var stage: String
 
     @Option(name: .long, parsing: .upToNextOption, help: ArgumentHelp("Only clips of these sources.", valueName: "name"))

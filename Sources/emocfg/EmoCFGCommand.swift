@@ -15,7 +15,7 @@ struct EmoCFGCommand: AsyncParsableCommand {
             stopped and rerun; a rerun does only the work that is missing.
               ingest    read sources.yaml, probe every video, store clips, labels
               status    counts per source from the store
-              annotate  samples from labels and from models (caption, qa, rationale)
+              annotate  samples from labels and from models (caption, qa, rationale, tree)
               verify    three judges vote on generated samples; rewrite rejected
               export    the jsons/ tree, evaluation files, curation versions
               receipt   list versions; `receipt reproduce vN` rebuilds one exactly

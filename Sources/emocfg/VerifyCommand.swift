@@ -44,7 +44,7 @@ struct VerifyCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Vote on label-derived instruct samples too.")
     var includeInstruct = false
 
-    @Flag(name: .long, help: "Print the report (acceptance per source and task, pass rate per judge, Fleiss' kappa, wrong aspects) and send nothing.")
+    @Flag(name: .long, help: "Print the report (acceptance per source and task, pass rate per judge, Fleiss' kappa, wrong aspects, tree distances) and send nothing.")
     var report = false
 
     @Flag(name: .long, help: "Print the summary or the report as JSON on standard output.")
@@ -172,6 +172,12 @@ struct VerifyCommand: AsyncParsableCommand {
         for (task, v) in r.kappa.sorted(by: { $0.key < $1.key }) { k.rows.append([task, v.map { String(format: "%.3f", $0) } ?? "-"]) }
         let aspects = r.wrongAspects.map { "\($0.aspect) (\($0.count))" }.joined(separator: ", ")
         var parts = [t.render(), j.render(), k.render(), "most frequent wrong aspects: " + (aspects.isEmpty ? "none" : aspects)]
+        if !r.trees.isEmpty {
+            var d = TextTable(header: ["task", "rewrite–parent pairs", "median distance", "cross-model pairs", "median distance", "unparsable"])
+            let f = { (v: Double?) in v.map { String(format: "%.1f", $0) } ?? "-" }
+            for t in r.trees { d.rows.append([t.task, "\(t.rewritePairs)", f(t.rewriteMedian), "\(t.modelPairs)", f(t.modelMedian), "\(t.unparsable)"]) }
+            parts.append("affective trees (tree edit distance, unit costs):\n" + d.render())
+        }
         if !r.abstentions.isEmpty {
             parts.append("judge abstentions (calls that failed after their retries; a pending sample waits for the judge):\n"
                          + r.abstentions.prefix(10).map { "  \($0.judge) ×\($0.count): \($0.reason)" }.joined(separator: "\n"))

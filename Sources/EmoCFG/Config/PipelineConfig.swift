@@ -38,7 +38,7 @@ public struct PipelineConfig: Sendable {
     public var batch = BatchSettings()
 
     public static let topLevelKeys = ["models", "stages", "frames", "critic", "export", "gates", "batch"]
-    public static let stageNames = ["caption", "qa", "rationale", "rewrite"]
+    public static let stageNames = ["caption", "qa", "rationale", "tree", "rewrite"]
 
     /// `keepUnsetVariables`: a `${NAME}` the environment lacks stays as written instead of being an
     /// error, for commands that send no request and only show the models (export's dataset card).
@@ -105,7 +105,10 @@ public struct PipelineConfig: Sendable {
 
     /// The model a stage uses; an error naming the file when the stage has none.
     public func model(forStage stage: String) throws -> ModelConfig {
-        guard let alias = stages[stage], let m = models[alias] else {
+        // The tree stage reads the rationale's text: a pipeline file written before it existed
+        // uses the rationale's model for it.
+        let named = stages[stage] ?? (stage == "tree" ? stages["rationale"] : nil)
+        guard let alias = named, let m = models[alias] else {
             throw ConfigError(file: file, line: nil, key: "stages.\(stage)",
                               message: "names no model; add `\(stage): <model>` under stages (models: \(models.keys.sorted().joined(separator: ", ")))")
         }

@@ -115,6 +115,9 @@ public struct LLMRequest: Sendable, Equatable {
 public enum AnswerCheck: String, Sendable, Equatable {
     /// A verdict (`pass`, `wrong_aspects`) that passes while listing wrong aspects contradicts itself.
     case passMeansNoWrongAspects = "pass_means_no_wrong_aspects"
+    /// An affective tree whose structure is broken (ids repeated, an edge to a missing node or not
+    /// one level down, an expression that supports no emotion): see `AffectiveTree`.
+    case affectiveTree = "affective_tree"
 
     /// Why `answer` fails the check, or nil.
     public func problem(_ answer: JSONValue) -> String? {
@@ -124,6 +127,9 @@ public enum AnswerCheck: String, Sendable, Equatable {
                 return "the verdict passes the sample while listing wrong aspects (\(wrong.compactMap(\.stringValue).joined(separator: ", ")))"
             }
             return nil
+        case .affectiveTree:
+            let problems = AffectiveTree.problems(in: answer)
+            return problems.isEmpty ? nil : "the affective tree is broken: " + problems.joined(separator: "; ")
         }
     }
 }
