@@ -384,3 +384,47 @@ final class CohenKappaTests: XCTestCase {
         XCTAssertNil(CohenKappa.kappa([(true, true), (true, true)]), "chance agreement 1: undefined")
     }
 }
+
+/// `emocfg review` as a user runs it: it prints the address, serves, and stops on Ctrl-C.
+final class ReviewCommandTests: XCTestCase {
+    func test_review_command_prints_the_address_serves_and_stops_on_interrupt() throws {
+        let fixture = try ReviewFixture()
+        let dir = URL(fileURLWithPath: fixture.store.path).deletingLastPathComponent()
+        let portFile = dir.appendingPathComponent("review.port"), output = dir.appendingPathComponent("review.out")
+        FileManager.default.createFile(atPath: output.path, contents: nil)
+        let p = Process()
+        p.executableURL = try builtExecutable("emocfg")
+        p.arguments = ["review", "--port", "0", "--port-file", portFile.path, "--db", fixture.store.path, "--reviewer", "cli", "--queue", "rejected"]
+        p.standardOutput = try FileHandle(forWritingTo: output)
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        defer { if p.isRunning { p.terminate(); p.waitUntilExit() } }
+        var port: Int?
+        for _ in 0..<3000 where port == nil {
+            port = (try? String(contentsOf: portFile, encoding: .utf8)).flatMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+            if port == nil { usleep(10_000) }
+        }
+        let served = try XCTUnwrap(port, "the command did not write its port")
+        let page = try RawHTTP.send(port: served, "GET", "/queue.json")
+        XCTAssertEqual(page.status, 200)
+        XCTAssertEqual(page.json["items"]?.arrayValue?.compactMap { $0["uid"]?.stringValue }, [fixture.rejected], "--queue rejected")
+        // A decision through the page's own form, with the token the page carries.
+        let html = try RawHTTP.send(port: served, "GET", "/").text
+        let csrf = try XCTUnwrap(html.components(separatedBy: "name=\"csrf-token\" content=\"").dropFirst().first?.prefix { $0 != "\"" })
+        let decided = try RawHTTP.send(port: served, "POST", "/decide", headers: ["Content-Type": "application/x-www-form-urlencoded"],
+                                       body: RawHTTP.form([("csrf", String(csrf)), ("uid", fixture.rejected), ("decision", "accept")]))
+        XCTAssertEqual(decided.status, 303)
+        kill(p.processIdentifier, SIGINT)
+        p.waitUntilExit()
+        XCTAssertEqual(p.terminationStatus, 0)
+        let printed = try String(contentsOf: output, encoding: .utf8)
+        XCTAssertTrue(printed.contains("review: http://127.0.0.1:\(served)/"), printed)
+        XCTAssertEqual(try Store(path: fixture.store.path).humanVerdicts(sample: fixture.rejected).map(\.judge), ["human:cli"])
+    }
+
+    func test_review_command_refuses_an_unknown_queue() throws {
+        let r = try runExecutable("emocfg", ["review", "--queue", "everything", "--db", try temporaryStorePath()])
+        XCTAssertEqual(r.status, 2)
+        XCTAssertTrue(r.err.contains("--queue must be one of"), r.err)
+    }
+}
