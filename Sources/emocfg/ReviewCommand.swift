@@ -40,19 +40,16 @@ struct ReviewCommand: AsyncParsableCommand {
 
     @OptionGroup var storeOptions: StoreOptions
 
-    func validate() throws {
-        guard QueueKind(rawValue: queue) != nil else {
-            throw ValidationError("--queue must be one of \(QueueKind.allCases.map(\.rawValue).joined(separator: ", ")), found \(queue)")
-        }
-        guard (0...65535).contains(port) else { throw ValidationError("--port must be 0…65535, found \(port)") }
-    }
-
     func run() async throws {
+        guard let kind = QueueKind(rawValue: queue) else {
+            throw fail(ValidationError("--queue must be one of \(QueueKind.allCases.map(\.rawValue).joined(separator: ", ")), found \(queue)"))
+        }
+        guard (0...65535).contains(port) else { throw fail(ValidationError("--port must be 0…65535, found \(port)")) }
         var settings = ReviewSettings()
         settings.host = host
         settings.port = port
         settings.reviewer = reviewer ?? ProcessInfo.processInfo.environment["USER"].flatMap { $0.isEmpty ? nil : $0 } ?? "reviewer"
-        settings.filter = ReviewFilter(sources: source, tasks: task, queue: QueueKind(rawValue: queue) ?? .all)
+        settings.filter = ReviewFilter(sources: source, tasks: task, queue: kind)
         if !ReviewServer.isLoopback(host) { settings.accessToken = ReviewServer.randomToken() }
         let server: ReviewServer
         let total: Int
@@ -71,12 +68,13 @@ struct ReviewCommand: AsyncParsableCommand {
             try await server.run(handleSignals: true) { port in
                 var url = "http://\(shownHost):\(port)/"
                 if let token { url += "?token=\(token)" }
-                print("review: \(url)")
-                print("  \(total) samples in the queue; deciding as human:\(reviewer); Ctrl-C stops (every decision is already saved)")
+                var text = "review: \(url)\n"
+                text += "  \(total) samples in the queue; deciding as human:\(reviewer); Ctrl-C stops (every decision is already saved)\n"
                 if token != nil {
-                    print("  \(host) is not loopback: the page needs the access token above; anyone who has it can change verdicts")
+                    text += "  \(host) is not loopback: the page needs the access token above; anyone who has it can change verdicts\n"
                 }
-                fflush(stdout)
+                // Unbuffered: a script waiting for the address reads it now, not when the server stops.
+                FileHandle.standardOutput.write(Data(text.utf8))
                 if let portFile { try? "\(port)\n".write(toFile: portFile, atomically: true, encoding: .utf8) }
             }
         } catch {

@@ -216,7 +216,7 @@ final class ReviewServerTests: XCTestCase {
         // A verify run deciding the same sample afterwards changes nothing.
         try store.decide(sample: f.pending, status: .accepted, reasons: nil)
         XCTAssertEqual(try store.reviewSample(uid: f.pending)?.sample.status, .rejected)
-        XCTAssertEqual(try store.undecidedSamples(includeInstruct: true).map(\.sample.uid).filter { $0 == f.pending }, [])
+        XCTAssertEqual(try store.undecidedSamples(includeInstruct: true).map(\.uid).filter { $0 == f.pending }, [])
     }
 
     // MARK: - Tokens
@@ -391,7 +391,7 @@ final class ReviewCommandTests: XCTestCase {
         let fixture = try ReviewFixture()
         let dir = URL(fileURLWithPath: fixture.store.path).deletingLastPathComponent()
         let portFile = dir.appendingPathComponent("review.port"), output = dir.appendingPathComponent("review.out")
-        FileManager.default.createFile(atPath: output.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: output.path, contents: nil)
         let p = Process()
         p.executableURL = try builtExecutable("emocfg")
         p.arguments = ["review", "--port", "0", "--port-file", portFile.path, "--db", fixture.store.path, "--reviewer", "cli", "--queue", "rejected"]

@@ -178,7 +178,8 @@ struct ReviewFixture {
         let s = store
         _ = try blocking { try await IngestRunner(store: s, config: config, jobs: 2).run(sources: ["RAVDESS", "CelebV-HQ"]) }
         let clips = try store.clips().filter { $0.status == .ok && $0.record.kind == .video }
-        ravdess = clips.filter { $0.source == "RAVDESS" }.map(\.uid)
+        // Clips with a face box first (the page draws it).
+        ravdess = clips.filter { $0.source == "RAVDESS" }.sorted { ($0.face == nil ? 1 : 0, $0.uid) < ($1.face == nil ? 1 : 0, $1.uid) }.map(\.uid)
         celebv = clips.filter { $0.source == "CelebV-HQ" }.map(\.uid)
         guard ravdess.count >= 2, !celebv.isEmpty else { throw XCTSkip("the RAVDESS and CelebV-HQ replicas did not ingest") }
 

@@ -1,2 +1,0 @@
-import EmoCFG
-import Hummingbird
