@@ -29,6 +29,14 @@ def check(name, ok, detail=""):
         print(f"FAIL  {name} {detail}")
 
 
+def uid_on_page(driver):
+    """The sample the item page shows (its decision forms' uid), or None while the page changes."""
+    try:
+        return driver.find_element(By.CSS_SELECTOR, "#accept-form input[name=uid]").get_attribute("value")
+    except Exception:
+        return None
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--url", required=True)
@@ -53,11 +61,24 @@ def main():
         rows = driver.find_elements(By.CSS_SELECTOR, "tr.item")
         check("the queue lists RAVDESS items", len(rows) > 2, f"{len(rows)} rows")
 
-        # `u` opens the first item nobody has reviewed.
+        # `u` opens the first item nobody has reviewed; then, from the queue, the first item whose clip
+        # has a face box (for the screenshot).
         ActionChains(driver).send_keys("u").perform()
         wait.until(lambda d: "/item?" in d.current_url)
-        first = driver.find_element(By.CSS_SELECTOR, "#accept-form input[name=uid]").get_attribute("value")
-        check("an item page opened with the keyboard", bool(first), driver.current_url)
+        check("`u` opens an item page", bool(uid_on_page(driver)), driver.current_url)
+        driver.back()
+        wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "tr.item")) > 0)
+        with_face = None
+        for row in driver.find_elements(By.CSS_SELECTOR, "tr.item"):
+            uid = row.get_attribute("data-uid")
+            face = db.execute("SELECT c.face_x FROM samples s JOIN clips c ON c.uid = s.clip_uid WHERE s.uid = ?", (uid,)).fetchone()
+            if face and face[0] is not None:
+                with_face = row
+                break
+        check("the queue has an item whose clip has a face box", with_face is not None)
+        (with_face or rows[0]).find_element(By.TAG_NAME, "a").click()
+        wait.until(lambda d: "/item?" in d.current_url)
+        first = uid_on_page(driver)
 
         # The clip plays: the video element gets data and its clock moves.
         videos = driver.find_elements(By.TAG_NAME, "video")
@@ -82,12 +103,12 @@ def main():
 
         # `a` accepts; the page moves on to the next unreviewed item.
         ActionChains(driver).send_keys("a").perform()
-        wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "#accept-form input[name=uid]").get_attribute("value") != first)
+        wait.until(lambda d: uid_on_page(d) not in (None, first))
         row = db.execute("SELECT judge, decision FROM human_verdicts WHERE sample_uid = ? ORDER BY id DESC", (first,)).fetchone()
         check("`a` accepted the item in the store", row == ("human:browser-test", "accept"), str(row))
 
         # `e` focuses the answer; type a correction, Ctrl+Enter saves it.
-        second = driver.find_element(By.CSS_SELECTOR, "#edit-form input[name=uid]").get_attribute("value")
+        second = uid_on_page(driver)
         ActionChains(driver).send_keys("e").perform()
         active = driver.switch_to.active_element
         check("`e` focuses the answer", active.get_attribute("id") == "edit-answer")
@@ -96,7 +117,7 @@ def main():
         active.send_keys(Keys.CONTROL, "a")
         active.send_keys(correction)
         ActionChains(driver).key_down(Keys.CONTROL).send_keys(Keys.ENTER).key_up(Keys.CONTROL).perform()
-        wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "#accept-form input[name=uid]").get_attribute("value") != second)
+        wait.until(lambda d: uid_on_page(d) not in (None, second))
         edit = db.execute("SELECT decision, revision_uid FROM human_verdicts WHERE sample_uid = ? ORDER BY id DESC", (second,)).fetchone()
         check("Ctrl+Enter saved a correction", edit is not None and edit[0] == "edit" and edit[1] == second + "#h1", str(edit))
         if edit and edit[1]:
@@ -108,7 +129,7 @@ def main():
 
         # `k` goes back; the progress counts both decisions.
         ActionChains(driver).send_keys("k").perform()
-        wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "#accept-form input[name=uid]").get_attribute("value") == second)
+        wait.until(lambda d: uid_on_page(d) == second)
         check("`k` goes to the previous item", True)
         check("progress counts both decisions", driver.find_element(By.ID, "reviewed-count").text == "2",
               driver.find_element(By.ID, "progress").text)

@@ -23,8 +23,8 @@ enum Assets {
         @media (max-width: 1000px) { .grid { grid-template-columns: 1fr; } }
         section.card { background: #fff; border: 1px solid var(--line); border-radius: 6px; padding: .8em 1em; margin-bottom: 1em; }
         section.card h2 { font-size: 1em; margin: 0 0 .5em; }
-        .media { position: relative; display: inline-block; max-width: 100%; }
-        .media video { display: block; max-width: 100%; height: auto; background: #000; }
+        .media { position: relative; width: 100%; max-width: 640px; }
+        .media video { display: block; width: 100%; height: auto; background: #000; }
         .frames { display: grid; grid-template-columns: repeat(auto-fill, minmax(160px, 1fr)); gap: .5em; }
         .frame { position: relative; margin: 0; }
         .frame img { display: block; width: 100%; height: auto; }

@@ -25,7 +25,8 @@ struct ReviewGuard<Context: RequestContext>: RouterMiddleware {
         response.headers[.contentSecurityPolicy] = "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self'; "
             + "media-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
         response.headers[.xContentTypeOptions] = "nosniff"
-        response.headers[.init("Referrer-Policy")!] = "no-referrer"
+        // Not `no-referrer`: with it a browser sends `Origin: null` on the page's own form posts.
+        response.headers[.init("Referrer-Policy")!] = "same-origin"
         response.headers[.init("X-Frame-Options")!] = "DENY"
         return response
     }

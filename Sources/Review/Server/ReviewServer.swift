@@ -85,6 +85,7 @@ public final class ReviewServer: Sendable {
         router.post("/decide") { request, context in try await self.decide(request, context: context) }
         router.get("/media/video") { request, context in try await self.video(request, context: context) }
         router.get("/media/frame") { request, _ in try await self.frame(request) }
+        router.get("/favicon.ico") { _, _ in Response(status: .noContent) }
         router.get("/assets/review.css") { _, _ in Self.text(Assets.css, type: "text/css; charset=utf-8", cache: true) }
         router.get("/assets/review.js") { _, _ in Self.text(Assets.js, type: "text/javascript; charset=utf-8", cache: true) }
         return router
