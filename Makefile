@@ -11,7 +11,7 @@ build: deps
 	$(SWIFT) build
 
 ## The main job on the bundled sample: ingest every replica, annotate it against the local
-## provider stand-in, print the store's status (scripts/demo.sh).
+## provider stand-in, print the store's status and the command that opens the review page (scripts/demo.sh).
 demo: deps
 	$(SWIFT) build
 	DEMO_DIR=$(DEMO_DIR) bash scripts/demo.sh
