@@ -37,6 +37,7 @@ bench:
 	$$($(SWIFT) build -c release --show-bin-path)/emocfg-bench llm --requests 5000
 	$$($(SWIFT) build -c release --show-bin-path)/emocfg-bench ratelimit --rpm 3000 --seconds 60
 	$$($(SWIFT) build -c release --show-bin-path)/emocfg-bench adaptive --capacity 16 --seconds 60 --outage 30
+	$$($(SWIFT) build -c release --show-bin-path)/emocfg-bench batch --requests 100000
 	$$($(SWIFT) build -c release --show-bin-path)/emocfg-bench sha256
 	$$($(SWIFT) build -c release --show-bin-path)/emocfg-bench export
 	$$($(SWIFT) build -c release --show-bin-path)/emocfg-bench render

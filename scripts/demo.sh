@@ -21,6 +21,11 @@ export EMOCFG_DEMO_KEY="demo-key-not-a-secret"
 
 echo "Models: the local stand-in on port $EMOCFG_STANDIN_PORT (samples/pipeline.yaml)."
 echo
+echo "== what the captions would cost, online and through the batch lane (ingest, then annotate --dry-run: nothing sent)"
+"$bin/emocfg" ingest --sources samples/sources.yaml --no-faces --db "$out/estimate.sqlite" > "$out/estimate.log" 2>&1
+"$bin/emocfg" annotate --stage caption --pipeline samples/pipeline.yaml --dry-run --db "$out/estimate.sqlite" 2>/dev/null | grep -m1 "dry run" || true
+rm -f "$out"/estimate.sqlite*
+echo
 "$bin/emocfg" run --sources samples/sources.yaml --pipeline samples/pipeline.yaml --out "$out/export" --db "$out/emocfg.sqlite"
 echo
 echo "== stats"

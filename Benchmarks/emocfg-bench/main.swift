@@ -247,6 +247,7 @@ case "faces": try faceBenchmark()
 case "adaptive": try adaptiveBenchmark()
 case "faces-child": try faceChild()
 case "sha256": try hashBenchmark()
+case "batch": try batchBenchmark()
 case nil, "all":
     try probeBenchmark()
     try upsertBenchmark()
@@ -254,6 +255,6 @@ case nil, "all":
     try llmThroughputBenchmark()
     try rateLimitBenchmark()
 default:
-    print("usage: emocfg-bench [probe [--files N] [--jobs N] | upsert [--clips N] [--batch N] | sample [--frames N] [--runs N] | llm [--requests N] | ratelimit [--rpm N] [--seconds S] | export [--clips N] [--samples N] [--runs N] [--keep DIR] | render [--windows N] [--folders N] [--frames N] [--jobs N] | sha256 [--mb N] [--count N] [--runs N] | all]")
+    print("usage: emocfg-bench [probe [--files N] [--jobs N] | upsert [--clips N] [--batch N] | sample [--frames N] [--runs N] | llm [--requests N] | ratelimit [--rpm N] [--seconds S] | export [--clips N] [--samples N] [--runs N] [--keep DIR] | render [--windows N] [--folders N] [--frames N] [--jobs N] | sha256 [--mb N] [--count N] [--runs N] | batch [--requests N] | all]")
     exit(2)
 }

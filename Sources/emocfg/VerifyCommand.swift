@@ -14,6 +14,9 @@ struct VerifyCommand: AsyncParsableCommand {
             suggestions, as a new sample linked to its parent, and voted on again, up to `max_rounds`; then it is
             rejected with the reasons kept. Label-derived instruct samples are accepted without a vote unless
             --include-instruct. Every verdict is stored; a rerun asks no judge twice.
+            --batch sends the judges' and the rewriter's requests as batch jobs at batch prices; a sample is decided
+            when its judges' answers are back (this run with --wait, or a later run), and each rewrite round is a
+            new job.
             """
     )
 
@@ -31,6 +34,12 @@ struct VerifyCommand: AsyncParsableCommand {
 
     @Option(name: .long, help: ArgumentHelp("Stop before the run's model calls would cost more than this (US dollars).", valueName: "usd"))
     var maxCost: Double?
+
+    @Flag(name: .long, help: "Send the judge and rewrite requests as batch jobs at batch prices (also per model: mode: batch; per stage: batch.stages).")
+    var batch = false
+
+    @Flag(name: .long, help: "With batch jobs: wait for them (polling with backoff), voting again as answers arrive, until all are done.")
+    var wait = false
 
     @Flag(name: .long, help: "Vote on label-derived instruct samples too.")
     var includeInstruct = false
@@ -80,6 +89,8 @@ struct VerifyCommand: AsyncParsableCommand {
         options.onCircuit = { model, open in display.message(AnnotateCommand.circuitMessage(model: model, open: open)) }
         options.dryRun = dryRun
         options.maxCost = maxCost
+        options.batch.all = batch
+        options.batch.settings = config.batch
         let client = LLMClient(store: store, models: Array(config.models.values), environment: ProcessInfo.processInfo.environment, options: options)
         do {
             try prepare(client)
@@ -100,7 +111,8 @@ struct VerifyCommand: AsyncParsableCommand {
         let summary: VerifySummary
         do {
             let runner = try CriticRunner(store: store, pipeline: config, client: client, library: library)
-            summary = try await runner.run(runOptions) { event in
+            summary = try await client.batch.rounds(wait: wait, dryRun: dryRun, progress: { display.message($0) }) {
+              try await runner.run(runOptions) { event in
                 switch event {
                 case .started(let items):
                     display.message("verify: \(items) samples to decide (judges: \(settings.judges.map(\.alias).joined(separator: ", ")), quorum \(settings.quorum))")
@@ -111,6 +123,7 @@ struct VerifyCommand: AsyncParsableCommand {
                                                  llm.tokensIn + llm.tokensOut, llm.cost, AnnotateCommand.clock(eta)) + AnnotateCommand.pausedNote(llm),
                                    done: done, total: total)
                 }
+              }
             }
         } catch {
             display.finishLine()
@@ -133,6 +146,7 @@ struct VerifyCommand: AsyncParsableCommand {
                               summary.itemsIn, summary.accepted, summary.rejected, summary.pending, summary.skipped, summary.rewritten, summary.abstentions,
                               summary.llm.requests, summary.llm.cacheHits, summary.llm.retries, summary.llm.tokensIn + summary.llm.tokensOut,
                               summary.llm.cost, summary.seconds)
+            if summary.waiting > 0 { line += ", waiting for batch jobs \(summary.waiting)" }
             if let note = summary.note { line += "\n  \(note)" }
             print(line)
         }
