@@ -181,6 +181,9 @@ final class ReviewServerTests: XCTestCase {
         let f = fixture!
         let before = try exportedText()
         XCTAssertTrue(before.contains("SPLIT-ANSWER"))
+        // An edit that changes nothing is refused (accept instead).
+        XCTAssertEqual(try review.decide(f.split, "edit", answer: "SPLIT-ANSWER: the person looks calm.").status, 400)
+        XCTAssertEqual(try store.humanVerdicts(sample: f.split), [])
         XCTAssertEqual(try review.decide(f.split, "edit", reason: "not calm", answer: "EDITED-ANSWER: the person looks tense.").status, 303)
 
         let correction = try XCTUnwrap(store.reviewSample(uid: f.split + "#h1"))
@@ -208,6 +211,23 @@ final class ReviewServerTests: XCTestCase {
         // A correction is not an item, and cannot be decided on itself.
         XCTAssertFalse(uids(try review.queue()).contains(f.split + "#h2"))
         XCTAssertEqual(try review.decide(f.split + "#h2", "accept").status, 400)
+    }
+
+    func test_a_multiple_choice_correction_is_option_letters() throws {
+        let uid = "instruct/\(fixture.ravdess[0])/emotion/mcq"
+        try store.upsertSamples([NewSample(
+            uid: uid, clipUID: fixture.ravdess[0], stage: "instruct", task: .emotion, form: .mcq,
+            content: ["question": "Which emotion?\n(A) anger\n(B) happiness", "options": ["(A) anger", "(B) happiness"],
+                      "answer": "A", "answer_letters": "A", "label": "anger"],
+            promptID: "instruct/emotion/mcq", promptHash: "h", status: .accepted)])
+        let refused = try review.decide(uid, "edit", answer: "happiness")
+        XCTAssertEqual(refused.status, 400)
+        XCTAssertTrue(refused.text.contains("letters of its options (A, B)"), refused.text)
+        XCTAssertEqual(try review.decide(uid, "edit", answer: "b").status, 303)
+        let c = try XCTUnwrap(store.reviewSample(uid: uid + "#h1")).sample.content
+        XCTAssertEqual(c["answer"], "B")
+        XCTAssertEqual(c["answer_letters"], "B")
+        XCTAssertEqual(c["options"], try store.reviewSample(uid: uid)?.sample.content["options"])
     }
 
     func test_the_committee_does_not_overwrite_a_human_decision() throws {

@@ -90,7 +90,9 @@ extension Store {
                 let answer = (editedAnswer ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
                 guard !answer.isEmpty else { throw HumanReviewError("an edit needs the corrected answer") }
                 let content = try Self.corrected(sample, answer: answer)
-                guard content != sample.content else { throw HumanReviewError("the corrected answer is the same as the original") }
+                guard content["answer"] != sample.content["answer"] else {
+                    throw HumanReviewError("the corrected answer is the same as the original; accept it instead")
+                }
                 let n = (try Int.fetchOne(db, sql: "SELECT count(*) FROM samples WHERE parent_uid = ? AND origin = 'human'", arguments: [uid]) ?? 0) + 1
                 let child = "\(uid)#h\(n)"
                 try db.execute(sql: """
