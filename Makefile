@@ -2,7 +2,7 @@
 SWIFT ?= swift
 DEMO_DIR ?= demo-out
 
-.PHONY: demo test build bench deps clean
+.PHONY: demo test build bench deps clean browser-test
 
 deps:
 	@bash scripts/install-deps.sh
@@ -11,7 +11,7 @@ build: deps
 	$(SWIFT) build
 
 ## The main job on the bundled sample: ingest every replica, annotate it against the local
-## provider stand-in, print the store's status (scripts/demo.sh).
+## provider stand-in, print the store's status and the command that opens the review page (scripts/demo.sh).
 demo: deps
 	$(SWIFT) build
 	DEMO_DIR=$(DEMO_DIR) bash scripts/demo.sh
@@ -19,6 +19,12 @@ demo: deps
 ## Every test (XCTest), build included.
 test: deps
 	$(SWIFT) test --disable-swift-testing
+
+## The review page in headless Chromium with Selenium on a copy of the demo store (installs chromium,
+## chromium-driver and selenium when missing; prints SKIP where it cannot). Not part of `make test`.
+browser-test: deps
+	$(SWIFT) build
+	DEMO_DIR=$(DEMO_DIR) bash scripts/browser-test.sh
 
 ## Benchmarks, on demand only: release build, probe (vs ffprobe), store upserts, sampling, the LLM client,
 ## SHA-256 (swift-crypto vs the old Swift code), export and clip rendering (vs ffmpeg), face search (vs a PyAV + dlib Python script),

@@ -178,6 +178,14 @@ struct VerifyCommand: AsyncParsableCommand {
             for t in r.trees { d.rows.append([t.task, "\(t.rewritePairs)", f(t.rewriteMedian), "\(t.modelPairs)", f(t.modelMedian), "\(t.unparsable)"]) }
             parts.append("affective trees (tree edit distance, unit costs):\n" + d.render())
         }
+        if !r.human.isEmpty {
+            // People's decisions on the review page (`emocfg review`) against the committee's.
+            var h = TextTable(header: ["task", "reviewed by people", "agreed with the committee", "Cohen's kappa"])
+            for (task, a) in r.human.sorted(by: { $0.key < $1.key }) {
+                h.rows.append([task, "\(a.reviewed)", "\(a.agreed)", a.kappa.map { String(format: "%.3f", $0) } ?? "-"])
+            }
+            parts.append(h.render())
+        }
         if !r.abstentions.isEmpty {
             parts.append("judge abstentions (calls that failed after their retries; a pending sample waits for the judge):\n"
                          + r.abstentions.prefix(10).map { "  \($0.judge) ×\($0.count): \($0.reason)" }.joined(separator: "\n"))

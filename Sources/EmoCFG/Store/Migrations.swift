@@ -332,6 +332,29 @@ enum Migrations {
                 CREATE INDEX batch_job_keys_key ON batch_job_keys(key);
                 """)
         }
+        m.registerMigration("v13-human-review") { db in
+            // Decisions people make on the review page (`emocfg review`): each one a verdict by
+            // `human:<name>` that overrules the committee. The sample's status becomes the human's
+            // decision (what the export takes); the committee's own status is kept beside it the
+            // first time a human decides, for the report's agreement. An edited answer is a new
+            // sample (origin `human`) linked to the one it corrects.
+            try db.execute(sql: """
+                CREATE TABLE human_verdicts (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    sample_uid TEXT NOT NULL REFERENCES samples(uid),
+                    judge TEXT NOT NULL,                 -- human:<name>
+                    decision TEXT NOT NULL,              -- accept | reject | edit
+                    pass INTEGER NOT NULL,               -- 1 for accept
+                    reason TEXT NOT NULL DEFAULT '',
+                    revision_uid TEXT REFERENCES samples(uid),   -- an edit's new sample
+                    committee TEXT NOT NULL,             -- the committee's status when the human decided
+                    created_at TEXT NOT NULL
+                );
+                CREATE INDEX human_verdicts_by_sample ON human_verdicts(sample_uid, id);
+                ALTER TABLE samples ADD COLUMN origin TEXT;            -- NULL: a stage or the committee; human: a reviewer's edit
+                ALTER TABLE samples ADD COLUMN committee_status TEXT;  -- the committee's status, kept once a human overrules it
+                """)
+        }
         return m
     }
 }
