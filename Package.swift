@@ -27,6 +27,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         // SHA-256 (BoringSSL's, with the CPU's SHA instructions): see Sources/EmoCFG/JSON/SHA256.swift.
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
+        // The human review web page (Sources/Review).
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
     ],
     targets: [
         // System-library shims.
@@ -62,6 +64,7 @@ let package = Package(
                 .product(name: "ZIPFoundation", package: "ZIPFoundation"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
@@ -69,10 +72,12 @@ let package = Package(
         .target(name: "Annotate", dependencies: ["EmoCFG"]),
         .target(name: "Critic", dependencies: ["EmoCFG"]),
         .target(name: "Export", dependencies: ["EmoCFG"]),
+        // The human review web application: queue, item pages, decisions as human verdicts.
+        .target(name: "Review", dependencies: ["EmoCFG", .product(name: "Hummingbird", package: "hummingbird")]),
         .executableTarget(
             name: "emocfg",
             dependencies: [
-                "EmoCFG", "Ingest", "Annotate", "Critic", "Export",
+                "EmoCFG", "Ingest", "Annotate", "Critic", "Export", "Review",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -86,6 +91,7 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             path: "Sources/emocfg-standin"
         ),
@@ -115,6 +121,12 @@ let package = Package(
         .testTarget(
             name: "CriticTests",
             dependencies: ["EmoCFG", "Critic", "Annotate", "Ingest", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
+        .testTarget(
+            name: "ReviewTests",
+            dependencies: ["EmoCFG", "Review", "Critic", "Export", "Ingest", "Annotate", "TestSupport",
+                           .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                           .product(name: "GRDB", package: "GRDB.swift")]
         ),
     ]
 )

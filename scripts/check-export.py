@@ -138,8 +138,53 @@ def find_files(root):
     return sorted(shards), sorted(zst), sorted(evals)
 
 
+RL_TASKS = {"affective_tree", "mcq_accuracy", "mcq_f1"}
+
+
+def check_rl_sample(obj, where, rep, videos_seen, side):
+    """A jsons/train/rl/ line: ms-swift's GRPO shape (the user turn only) with the reward's columns."""
+    ok = True
+
+    def bad(msg):
+        nonlocal ok
+        ok = False
+        rep.fail("lines", f"{where}: {msg}")
+
+    if not isinstance(obj, dict):
+        bad(f"not a JSON object ({type(obj).__name__})")
+        return False
+    msgs, vids, task = obj.get("messages"), obj.get("videos"), obj.get("task")
+    if side != "train":
+        bad("an RL row on the test side")
+    if not (isinstance(msgs, list) and len(msgs) == 1 and isinstance(msgs[0], dict) and msgs[0].get("role") == "user"
+            and isinstance(msgs[0].get("content"), str)):
+        bad("messages is not exactly the user turn")
+        return False
+    if not isinstance(vids, list) or not vids or not all(isinstance(v, str) and v.startswith("videos/") for v in vids):
+        bad("videos missing, empty or not relative videos/<Folder>/... paths")
+        return False
+    if msgs[0]["content"].count("<video>") != len(vids):
+        bad("the <video> tags do not match the videos")
+    for v in vids:
+        videos_seen.setdefault(v, set()).add(side)
+    if task not in RL_TASKS:
+        bad(f"task {task!r} is not one of {sorted(RL_TASKS)}")
+    elif task == "affective_tree":
+        try:
+            tree = json.loads(obj.get("tree") or "")
+            if not isinstance(tree, dict) or not tree.get("emotions"):
+                bad("tree is not an affective tree")
+        except (TypeError, ValueError):
+            bad("tree is not JSON text")
+    elif not isinstance(obj.get("solution"), str) or not obj["solution"]:
+        bad("solution is missing")
+    return ok
+
+
 def check_sample(obj, where, rep, videos_seen, side, is_gt=False):
     """(b): the ms-swift sample shape. Returns True when the line is good."""
+    if "/rl/" in where.replace(os.sep, "/"):
+        return check_rl_sample(obj, where, rep, videos_seen, side)
     ok = True
 
     def bad(msg):

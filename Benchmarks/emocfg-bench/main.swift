@@ -11,6 +11,7 @@
 //   emocfg-bench adaptive [--capacity N] [--seconds S] [--outage S]  adaptive concurrency against a hidden capacity; the circuit breaker in an outage
 //   emocfg-bench faces [--count N] [--clips DIR] [--jobs N]  face search, 3 frames a clip, 360p and 720p: in-process dlib vs a PyAV + dlib script
 //   emocfg-bench sha256 [--mb N] [--count N] [--runs N]  SHA-256 MB/s, 64 KB pieces and 200-byte strings: swift-crypto vs the old Swift code
+//   emocfg-bench trees [--trees N] [--seconds S]  affective-tree edit distances/s on one core (the GRPO reward)
 //
 // Both sides of a comparison run in the same process, one after the other, on the same files, so
 // the ratio holds on a shared, noisy machine where absolute times do not.
@@ -294,6 +295,8 @@ case "faces": try faceBenchmark()
 case "adaptive": try adaptiveBenchmark()
 case "faces-child": try faceChild()
 case "sha256": try hashBenchmark()
+case "batch": try batchBenchmark()
+case "trees": try treeBenchmark()
 case nil, "all":
     try probeBenchmark()
     try upsertBenchmark()
@@ -301,6 +304,6 @@ case nil, "all":
     try llmThroughputBenchmark()
     try rateLimitBenchmark()
 default:
-    print("usage: emocfg-bench [probe [--files N] [--jobs N] | upsert [--clips N] [--batch N] | sample [--frames N] [--runs N] [--clips N] [--turns N] | llm [--requests N] | ratelimit [--rpm N] [--seconds S] | export [--clips N] [--samples N] [--runs N] [--keep DIR] | render [--windows N] [--folders N] [--frames N] [--jobs N] | sha256 [--mb N] [--count N] [--runs N] | all]")
+    print("usage: emocfg-bench [probe [--files N] [--jobs N] | upsert [--clips N] [--batch N] | sample [--frames N] [--runs N] [--clips N] [--turns N] | llm [--requests N] | ratelimit [--rpm N] [--seconds S] | export [--clips N] [--samples N] [--runs N] [--keep DIR] | render [--windows N] [--folders N] [--frames N] [--jobs N] | sha256 [--mb N] [--count N] [--runs N] | batch [--requests N] | trees [--trees N] [--seconds S] | all]")
     exit(2)
 }

@@ -1,10 +1,10 @@
 import EmoCFG
 
-/// The annotate stages: `instruct` (label-derived samples, no model), `caption`, `qa` and
-/// `rationale` (model-written). Each stage builds requests and parses answers; the LLM client in
+/// The annotate stages: `instruct` (label-derived samples, no model), `caption`, `qa`,
+/// `rationale` and `tree` (model-written). Each stage builds requests and parses answers; the LLM client in
 /// EmoCFG sends them, caches them, limits their rate and pays for them.
 public enum AnnotateStages {
-    public static let names = ["instruct", "caption", "qa", "rationale"]
+    public static let names = ["instruct", "caption", "qa", "rationale", "tree"]
 
     /// The model stages among `names`, by name, made before any of them runs: every prompt and
     /// schema they use is read and checked now (readable, parsed, each schema declaring the answer
@@ -17,6 +17,7 @@ public enum AnnotateStages {
             case "caption": out[name] = try CaptionStage(library: library)
             case "qa": out[name] = try QAStage(library: library)
             case "rationale": out[name] = try RationaleStage(library: library)
+            case "tree": out[name] = try TreeStage(library: library)
             default: continue
             }
         }

@@ -2,8 +2,8 @@ import EmoCFG
 import Foundation
 
 /// What the committee decided, for `emocfg verify --report`: outcomes per source and task, each
-/// judge's pass rate, the committee's agreement (Fleiss' kappa) per task, and what judges found
-/// wrong most often.
+/// judge's pass rate, the committee's agreement (Fleiss' kappa) per task, what judges found
+/// wrong most often, and how far apart affective trees are (`TreeDistances`).
 public struct CriticReport: Encodable, Sendable {
     public struct Outcomes: Encodable, Sendable, Equatable {
         public var source: String
@@ -40,6 +40,17 @@ public struct CriticReport: Encodable, Sendable {
         public var count: Int
     }
 
+    /// How often people on the review page agreed with the committee on one task: over the samples
+    /// a person decided that the committee had accepted or rejected by a vote.
+    public struct HumanAgreement: Encodable, Sendable, Equatable {
+        /// Samples with a standing human decision and a committee decision.
+        public var reviewed = 0
+        /// Of them, those the person decided as the committee did (an edit counts as a rejection of the original).
+        public var agreed = 0
+        /// Cohen's kappa between the two; nil where undefined.
+        public var kappa: Double?
+    }
+
     public struct Aspect: Encodable, Sendable, Equatable {
         public var aspect: String
         public var count: Int
@@ -51,14 +62,23 @@ public struct CriticReport: Encodable, Sendable {
     public var kappa: [String: Double?]
     public var wrongAspects: [Aspect]
     public var abstentions: [AbstentionReason] = []
+    /// Per task with affective trees: median tree edit distances of rewrites and across models.
+    public var trees: [TreeDistances] = []
+
+    /// Agreement between human decisions and the committee's, per task (empty until someone reviews).
+    public var human: [String: HumanAgreement] = [:]
 
     enum CodingKeys: String, CodingKey {
-        case outcomes, judges, kappa, abstentions
+        case outcomes, judges, kappa, abstentions, trees, human
         case wrongAspects = "wrong_aspects"
     }
 
     public static func make(store: Store, judges: [String]) throws -> CriticReport {
-        let samples = try store.samples()
+        // Corrections made on the review page are no committee's work; a sample a person decided
+        // counts here with the committee's own status.
+        let humanMade = try store.humanRevisionUIDs()
+        let committee = try store.committeeStatuses()
+        let samples = try store.samples().filter { !humanMade.contains($0.uid) }
         let verdicts = try store.verdicts()
         let voted = Set(verdicts.map(\.sampleUID))
         let clips = Dictionary(try store.clips().map { ($0.uid, $0.source) }, uniquingKeysWith: { a, _ in a })
@@ -73,7 +93,7 @@ public struct CriticReport: Encodable, Sendable {
             var last = s
             if children[s.uid] != nil { g.rewritten += 1 }
             while let child = children[last.uid]?.first { last = byUID[child.uid] ?? child }
-            switch last.status {
+            switch committee[last.uid] ?? last.status {
             case .accepted: g.accepted += 1
             case .rejected: g.rejected += 1
             case .pending: g.pending += 1
@@ -104,12 +124,22 @@ public struct CriticReport: Encodable, Sendable {
             let passes = vs.filter(\.pass).count
             tables[task, default: []].append([passes, vs.count - passes])
         }
-        return CriticReport(
+        var agreement: [String: [(Bool, Bool)]] = [:]
+        for h in try store.standingHumanVerdicts().values where voted.contains(h.sampleUID) && h.committee != .pending {
+            guard let task = byUID[h.sampleUID]?.task.rawValue else { continue }
+            agreement[task, default: []].append((h.pass, h.committee == .accepted))
+        }
+        var report = CriticReport(
             outcomes: groups.values.sorted { ($0.source, $0.task) < ($1.source, $1.task) }, judges: judgeStats,
             kappa: tables.mapValues { FleissKappa.kappa($0) },
             wrongAspects: aspects.map { Aspect(aspect: $0.key, count: $0.value) }.sorted { ($1.count, $0.aspect) < ($0.count, $1.aspect) }
                 .prefix(10).map { $0 },
             abstentions: reasons.values.sorted { ($1.count, $0.judge, $0.reason) < ($0.count, $1.judge, $1.reason) })
+        report.trees = TreeDistances.make(samples: samples)
+        report.human = agreement.mapValues { pairs in
+            HumanAgreement(reviewed: pairs.count, agreed: pairs.filter { $0.0 == $0.1 }.count, kappa: CohenKappa.kappa(pairs))
+        }
+        return report
     }
 
     /// Judges that are one model under different names (as configured, or as their servers say):

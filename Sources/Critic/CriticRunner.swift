@@ -19,6 +19,9 @@ public struct VerifySummary: Codable, Sendable, Equatable {
     public var skipped = 0
     /// Samples another process sharing the store held or decided (counted in `skipped` too).
     public var elsewhere = 0
+    /// Samples waiting for the batch lane: a judge's or the rewriter's request is in a job
+    /// (counted in `skipped` too; a later run decides them).
+    public var waiting = 0
     public var stoppedByBudget = false
     public var llm = LLMRunCounts()
     public var seconds = 0.0
@@ -79,6 +82,8 @@ public struct CriticRunner: Sendable {
         case rejected(rewrites: Int, abstained: Int)
         case pending(rewrites: Int, abstained: Int)
         case budget(rewrites: Int, abstained: Int)
+        /// A request is in a batch job: nothing decided, nothing recorded.
+        case waiting(rewrites: Int, abstained: Int)
         case elsewhere
         case fatal(CriticError)
     }
@@ -138,6 +143,7 @@ extension CriticRunner {
             case .budget(let r, let a):
                 summary.skipped += 1; summary.rewritten += r; summary.abstentions += a
                 stop = stop ?? "stopped before exceeding the budget"
+            case .waiting(let r, let a): summary.skipped += 1; summary.waiting += 1; summary.rewritten += r; summary.abstentions += a
             case .elsewhere: summary.skipped += 1; summary.elsewhere += 1
             case .fatal(let e): fatal = fatal ?? e
             }
@@ -153,10 +159,11 @@ extension CriticRunner {
             notes.append(String(format: "%@ ($%.4f of $%.4f): %d samples not decided; rerun with a larger --max-cost to go on", stop,
                                 await client.budget.spent, client.options.maxCost ?? 0, summary.skipped - summary.elsewhere))
         } else if client.options.dryRun {
-            notes.append(String(format: "dry run: %d judge requests would be sent, at most $%.4f (rewrites not counted)",
-                                summary.llm.wouldSend, summary.llm.estimatedCost))
+            notes.append(String(format: "dry run: %d judge requests would be sent, at most $%.4f online or $%.4f through the batch lane (rewrites not counted)",
+                                summary.llm.wouldSend, summary.llm.estimatedCost, summary.llm.estimatedBatchCost))
         }
         if summary.elsewhere > 0 { notes.append("\(summary.elsewhere) samples left to another process working on the same store") }
+        if summary.waiting > 0 { notes.append("\(summary.waiting) samples wait for batch jobs (emocfg batches); a later run decides them") }
         if summary.pending > 0 && !client.options.dryRun {
             notes.append("\(summary.pending) samples still pending (judges abstained or a rewrite failed), each with its reason: emocfg status --failures")
         }
@@ -205,6 +212,7 @@ extension CriticRunner {
                 return out.sorted { $0.0 < $1.0 }
             }
             var stop: Outcome?
+            var waiting = false
             for (i, request, result) in answers {
                 let judge = settings.judges[i]
                 do {
@@ -221,6 +229,7 @@ extension CriticRunner {
                         case .missingKey: stop = .fatal(CriticError(message: "\(error)"))
                         case .storeFailed(let m): stop = .fatal(CriticError(message: m, kind: .store))
                         case .dryRun: break
+                        case .deferred: waiting = true
                         case .failed:
                             abstained += 1
                             logger.info("judge \(judge.alias) abstains on \(current.uid): \(error)")
@@ -234,6 +243,8 @@ extension CriticRunner {
             }
             if case .budget = stop { return .budget(rewrites: rewrites, abstained: abstained) }
             if let stop { return stop }
+            // A judge's request is in a batch job: the sample is decided once every judge asked has answered.
+            if waiting { return .waiting(rewrites: rewrites, abstained: abstained) }
             let verdicts: [Verdict]
             do { verdicts = try store.verdicts(sample: current.uid) } catch { return storeFailure(error) }
             switch vote.decide(verdicts.map(\.pass)) {
@@ -259,6 +270,7 @@ extension CriticRunner {
                     case .budgetExceeded: return .budget(rewrites: rewrites, abstained: abstained)
                     case .missingKey: return .fatal(CriticError(message: "\(error)"))
                     case .storeFailed(let m): return .fatal(CriticError(message: m, kind: .store))
+                    case .deferred: return .waiting(rewrites: rewrites, abstained: abstained)
                     case .dryRun, .failed:
                         do {
                             try store.recordFailure(stage: "verify", item: current.uid, clip: clip.uid, reason: "rewrite: \(error)")

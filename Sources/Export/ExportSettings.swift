@@ -4,7 +4,8 @@ import Foundation
 /// One training mix of the curation: the train shards of these sample tasks, in this order.
 public struct CurationMix: Sendable, Equatable, Codable {
     public var name: String
-    /// Sample tasks (`attribute`, `expression`, `emotion`, `caption`, `qa`, `rationale`).
+    /// Sample tasks (`attribute`, `expression`, `emotion`, `caption`, `qa`, `rationale`, `tree`), or
+    /// `rl` for the reinforcement rows of `jsons/train/rl/`.
     public var tasks: [String]
     /// Which shards: `full` or `sampled`.
     public var set: String
@@ -21,7 +22,9 @@ public struct CurationMix: Sendable, Equatable, Codable {
         CurationMix(name: "expression", tasks: ["attribute", "expression"]),
         CurationMix(name: "emotion", tasks: ["attribute", "expression", "emotion"]),
         CurationMix(name: "rationale", tasks: ["attribute", "expression", "emotion", "rationale"]),
-        CurationMix(name: "all", tasks: ["attribute", "expression", "emotion", "rationale", "caption", "qa"]),
+        CurationMix(name: "all", tasks: ["attribute", "expression", "emotion", "rationale", "caption", "qa", "tree"]),
+        // The reinforcement stage's rows (jsons/train/rl/): rule-based and tree-reward tasks.
+        CurationMix(name: "rl", tasks: ["rl"]),
     ]
 }
 
@@ -45,6 +48,7 @@ public struct CurationMix: Sendable, Equatable, Codable {
 ///     emotion: {tasks: [attribute, expression, emotion]}
 ///     rationale: {tasks: [attribute, expression, emotion, rationale]}
 ///     all: {tasks: [attribute, expression, emotion, rationale, caption, qa], set: full}
+///     rl: {tasks: [rl]}         # jsons/train/rl/: the GRPO rows (tree reward, rule-based rewards)
 /// ```
 public struct ExportSettings: Sendable, Equatable {
     public var seed = "emocfg"
@@ -82,7 +86,7 @@ public struct ExportSettings: Sendable, Equatable {
             s.render.audio = try rr.bool("audio") ?? s.render.audio
         }
         if let m = r.child("mixes") {
-            let tasks = SampleTask.allCases.map(\.rawValue)
+            let tasks = SampleTask.allCases.map(\.rawValue) + [RLExport.directory]
             var mixes: [CurationMix] = []
             for e in try m.requireMap(allowed: m.value.entries?.map(\.key) ?? []) {
                 let mr = ConfigReader(file: r.file, path: m.path + [e.key], value: e.value)

@@ -11,7 +11,7 @@ public struct ExportedFile: Sendable, Equatable, Codable {
     /// `full`, `sampled`, `evaluation` or `ground-truth`.
     public var set: String
     public var side: String
-    /// The tree folder (`attribute`, `caption`, `emotion`, `qa`, `rationale`).
+    /// The tree folder (`attribute`, `caption`, `emotion`, `qa`, `rationale`, `tree`, `rl`).
     public var directory: String
     /// Empty for files that span sources (the caption and QA evaluation files).
     public var source: String
@@ -117,6 +117,14 @@ public struct Exporter {
                 // The card's figures from this snapshot; its samples were counted on the way.
                 return (try reader.state(totals), try StatsData.gather(from: reader.stats, detail: .card, samples: tally))
             }
+        } catch {
+            try? writer.drain()
+            sinks.values.forEach { $0.abandon() }
+            throw error
+        }
+        // The RL shards (jsons/train/rl/), from the same store: finished and listed with the rest below.
+        do {
+            try writeRL(store: store, writer: writer, sinks: &sinks, meta: &meta, used: &used)
         } catch {
             try? writer.drain()
             sinks.values.forEach { $0.abandon() }
@@ -291,7 +299,7 @@ public struct Exporter {
         var sources = Names(), sideNames = Names(), stages = Names(), tasks = Names(), forms = Names(), directories = Names()
         let train = sideNames.id("train"), test = sideNames.id("test")
         let instruct = stages.id("instruct"), captionStage = stages.id("caption"), qaStage = stages.id("qa")
-        let rationale = directories.id("rationale")
+        let rationale = directories.id("rationale"), trees = directories.id("tree")
         var sourceRules: [[(family: [UInt8], form: [UInt8], sink: ShardSink)]] = []
         var directoryOf: [Int: Int] = [:]
         var shardOf: [Int: Int32] = [:]
@@ -368,7 +376,7 @@ public struct Exporter {
                 directory = directories.id(Self.directory(task: tasks.string(task), form: forms.string(form)))
                 directoryOf[task << 16 | form] = directory
             }
-            if directory == rationale && c.side == test { return }  // the evaluation has no rationale files
+            if (directory == rationale || directory == trees) && c.side == test { return }  // the evaluation has no rationale or tree files
             let packed = c.side << 48 | directory << 32 | c.source << 16 | task
             let shard: Int32
             if let s = shardOf[packed] { shard = s } else {

@@ -37,6 +37,8 @@ final class Standin: @unchecked Sendable {
     /// Until when (monotonic ns) every provider request gets `outageStatus` (`POST /_standin/outage`).
     private var outageUntil: UInt64 = 0
     private var outageStatus = 503
+    /// Files and jobs of the batch lane (OpenAI Batch API, Gemini Batch Mode).
+    let batch = BatchJobs()
 
     init(options: StandinOptions) {
         self.options = options
@@ -53,6 +55,14 @@ final class Standin: @unchecked Sendable {
                 ("model_path", .string(options.servedModel ?? "standin.gguf"))).bytes))
         }
 
+        if let route = batchRoute(method: method, path: path, query: query, headers: headers, body: body) {
+            // Batch calls carry whole files: counted by path, not digested.
+            lock.withLock { counters.arrived(path: path) }
+            var reply = route
+            reply.delayMs += options.latencyMs
+            if case .send(let status, _, _) = reply.action { lock.withLock { counters.byStatus[String(status), default: 0] += 1 } }
+            return reply
+        }
         let digest = Self.digest(path: path, body: body)
         lock.withLock {
             counters.arrived(path: path)
@@ -111,25 +121,9 @@ final class Standin: @unchecked Sendable {
             return errorReply(provider, 405, "Invalid method for URL (\(method.rawValue) \(path)): use POST")
         }
 
-        // Keys: OpenAI takes `Authorization: Bearer`, Gemini `x-goog-api-key` (or `?key=`).
-        let key: String? = switch provider {
-        case .openai: headers.first(name: "authorization").flatMap { auth in
-                auth.lowercased().hasPrefix("bearer ") ? String(auth.dropFirst(7)).trimmingCharacters(in: .whitespaces) : nil
-            }
-        case .gemini: headers.first(name: "x-goog-api-key") ?? query["key"]
-        }
-        guard let key, !key.isEmpty else {
-            return errorReply(provider, 401, provider == .openai
-                ? "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY)."
-                : "Method doesn't allow unregistered callers (callers without established identity). Please use API Key or other form of API consumer identity to call this API.",
-                code: provider == .openai ? "missing_api_key" : nil)
-        }
-        // Neither message repeats the key: clients log provider errors, and a key must never reach a log.
-        if let expected = options.key, key != expected {
-            return errorReply(provider, 401, provider == .openai
-                ? "Incorrect API key provided. You can find your API key at https://platform.openai.com/account/api-keys."
-                : "API key not valid. Please pass a valid API key.")
-        }
+        let (key, refusal) = authorize(provider, headers: headers, query: query)
+        if let refusal { return refusal }
+        guard let key else { return errorReply(provider, 401) }
 
         let request: ChatRequest
         do {
@@ -196,6 +190,58 @@ final class Standin: @unchecked Sendable {
         return reply
     }
 
+    /// The request's key, or the provider's 401: OpenAI takes `Authorization: Bearer`, Gemini
+    /// `x-goog-api-key` (or `?key=`).
+    func authorize(_ provider: Provider, headers: HTTPHeaders, query: [String: String]) -> (key: String?, refusal: Reply?) {
+        let key: String? = switch provider {
+        case .openai: headers.first(name: "authorization").flatMap { auth in
+                auth.lowercased().hasPrefix("bearer ") ? String(auth.dropFirst(7)).trimmingCharacters(in: .whitespaces) : nil
+            }
+        case .gemini: headers.first(name: "x-goog-api-key") ?? query["key"]
+        }
+        guard let key, !key.isEmpty else {
+            return (nil, errorReply(provider, 401, provider == .openai
+                ? "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY)."
+                : "Method doesn't allow unregistered callers (callers without established identity). Please use API Key or other form of API consumer identity to call this API.",
+                code: provider == .openai ? "missing_api_key" : nil))
+        }
+        // Neither message repeats the key: clients log provider errors, and a key must never reach a log.
+        if let expected = options.key, key != expected {
+            return (nil, errorReply(provider, 401, provider == .openai
+                ? "Incorrect API key provided. You can find your API key at https://platform.openai.com/account/api-keys."
+                : "API key not valid. Please pass a valid API key."))
+        }
+        return (key, nil)
+    }
+
+    /// One row of a batch job, answered as a chat request would be (scripted faults, then scripted
+    /// answers, then an instance of the schema), without the rate window, outage or capacity, which
+    /// batch jobs do not share with online calls. A status fault (and a dropped connection, which
+    /// a batch row cannot have: 500) makes the row an error row with that status.
+    func batchAnswer(_ request: ChatRequest) -> (status: Int, body: JSON) {
+        let (fault, scripted): (ScriptedFault?, String?) = lock.withLock {
+            counters.byModel[request.model, default: 0] += 1
+            counters.batchRows += 1
+            let fault = takeFault(for: request)
+            if let fault { counters.faultsServed[fault.name, default: 0] += 1 }
+            let scripted = fault == nil ? takeAnswer(for: request) : nil
+            if scripted != nil { counters.scriptedAnswersServed += 1 }
+            return (fault, scripted)
+        }
+        switch fault?.kind {
+        case .status(let status)?: return (status, ProviderReply.error(request.provider, status: status))
+        case .drop?, .echoKey?: return (500, ProviderReply.error(request.provider, status: 500))
+        default: break
+        }
+        let answer = Answer(for: request, violatingSchema: fault?.kind == .schemaViolation, scripted: scripted)
+        let empty = fault?.kind == .empty
+        lock.withLock {
+            counters.promptTokens += answer.promptTokens
+            counters.completionTokens += empty ? 0 : answer.completionTokens
+        }
+        return (200, ProviderReply.success(request, answer: answer, emptyContent: empty, servedModel: options.servedModel))
+    }
+
     private func answer(_ request: ChatRequest, fault: ScriptedFault?, scripted: String?) -> Reply {
         let provider = request.provider
         switch fault?.kind {
@@ -222,7 +268,7 @@ final class Standin: @unchecked Sendable {
                      delayMs: fault?.kind == .slow ? fault?.delayMs ?? 0 : 0)
     }
 
-    private func errorReply(_ provider: Provider, _ status: Int, _ message: String? = nil, retryAfter: Int? = nil, code: String? = nil) -> Reply {
+    func errorReply(_ provider: Provider, _ status: Int, _ message: String? = nil, retryAfter: Int? = nil, code: String? = nil) -> Reply {
         var headers = [("content-type", Self.contentType(provider))]
         if let retryAfter { headers.append(("retry-after", String(retryAfter))) }
         let body = ProviderReply.error(provider, status: status, message: message, retryAfter: retryAfter, code: code).bytes
@@ -277,7 +323,58 @@ final class Standin: @unchecked Sendable {
         }
         switch (method, path) {
         case (.GET, "/_standin/stats"):
-            return json(200, lock.withLock { counters.json(pendingFaults: faults.reduce(0) { $0 + $1.remaining }, pendingAnswers: answers.count) })
+            let batchStats = batch.statsJSON
+            var stats = lock.withLock { counters.json(pendingFaults: faults.reduce(0) { $0 + $1.remaining }, pendingAnswers: answers.count) }
+            if case .object(var members) = stats {
+                members.append((key: "batch", value: batchStats))
+                stats = .object(members)
+            }
+            return json(200, stats)
+        case (.GET, "/_standin/batch/keys"):
+            return json(200, batch.keysJSON)
+        case (.GET, "/_standin/batch"):
+            return json(200, object(("scripts", batch.pendingScripts), ("limits", batch.currentLimits.json), ("stall", batch.currentStall.json)))
+        case (.POST, "/_standin/batch"):
+            do {
+                let posted = try JSON.parse(body)
+                let list = posted.array ?? posted["scripts"]?.array ?? [posted]
+                let parsed = try list.map(BatchScript.init)
+                return json(200, object(("queued", .int(parsed.count)), ("pending", .int(batch.addScripts(parsed)))))
+            } catch let e as BadRequest {
+                return json(400, object(("error", .string(e.message))))
+            } catch {
+                return json(400, object(("error", .string("batch scripts must be a JSON list: \(error)"))))
+            }
+        case (.POST, "/_standin/batch/limits"):
+            guard let posted = try? JSON.parse(body), case .object = posted else {
+                return json(400, object(("error", .string("expected {\"max_requests\": N, \"max_bytes\": N, \"max_inline_bytes\": N}"))))
+            }
+            var limits = BatchLimits()
+            for (name, path) in [("max_requests", \BatchLimits.maxRequests), ("max_bytes", \BatchLimits.maxBytes), ("max_inline_bytes", \BatchLimits.maxInlineBytes)] {
+                switch posted[name] {
+                case nil, .null?: break
+                case let v?:
+                    guard let n = v.integer, n >= 1 else { return json(400, object(("error", .string("\(name) must be a whole number ≥ 1, or null for the documented limit")))) }
+                    limits[keyPath: path] = n
+                }
+            }
+            batch.setLimits(limits)
+            return json(200, limits.json)
+        case (.POST, "/_standin/batch/stall"):
+            guard let posted = try? JSON.parse(body), case .object = posted else {
+                return json(400, object(("error", .string("expected {\"upload_ms\": N, \"create_ms\": N, \"download_ms\": N}"))))
+            }
+            var stall = BatchStall()
+            for (name, path) in [("upload_ms", \BatchStall.uploadMs), ("create_ms", \BatchStall.createMs), ("download_ms", \BatchStall.downloadMs)] {
+                switch posted[name] {
+                case nil, .null?: break
+                case let v?:
+                    guard let n = v.integer, n >= 0 else { return json(400, object(("error", .string("\(name) must be a whole number ≥ 0")))) }
+                    stall[keyPath: path] = n
+                }
+            }
+            batch.setStall(stall)
+            return json(200, stall.json)
         case (.GET, "/_standin/digests"):
             // Each distinct request's digest with how often it arrived and was delivered, and when
             // (wall-clock ms).
@@ -352,9 +449,10 @@ final class Standin: @unchecked Sendable {
                 windowStart = 0
                 counters.reset()
             }
+            batch.reset()
             return json(200, object(("reset", .bool(true))))
         default:
-            return json(404, object(("error", .string("unknown control endpoint \(method.rawValue) \(path); try GET /_standin/stats, GET /_standin/digests, GET|POST /_standin/faults, GET|POST /_standin/answers, POST /_standin/capacity, POST /_standin/outage, POST /_standin/reset"))))
+            return json(404, object(("error", .string("unknown control endpoint \(method.rawValue) \(path); try GET /_standin/stats, GET /_standin/digests, GET|POST /_standin/faults, GET|POST /_standin/answers, POST /_standin/capacity, POST /_standin/outage, GET|POST /_standin/batch, POST /_standin/batch/limits, POST /_standin/batch/stall, GET /_standin/batch/keys, POST /_standin/reset"))))
         }
     }
 
@@ -422,6 +520,8 @@ struct Counters {
     var outageRefused = 0
     var promptTokens = 0
     var completionTokens = 0
+    /// Rows of batch jobs answered through the chat path.
+    var batchRows = 0
     /// Requests by the order of their schema's top-level properties ("rationale,cues,emotion").
     var propertyOrders: [String: Int] = [:]
     var inFlight: [String: Int] = [:]
@@ -493,6 +593,7 @@ struct Counters {
             ("outage_refused", .int(outageRefused)),
             ("prompt_tokens", .int(promptTokens)),
             ("completion_tokens", .int(completionTokens)),
+            ("batch_rows_answered", .int(batchRows)),
             ("property_orders", table(propertyOrders)),
             ("in_flight", .int(totalInFlight)),
             ("max_in_flight", .int(maxTotalInFlight)),

@@ -36,6 +36,26 @@ struct StandinOptions: Sendable {
                                   "match": "substring"}]; the next matching requests get content as
                                   their answer (times -1: until reset; faults come first)
           GET /_standin/answers   the scripted answers still pending
+        Batch lane (OpenAI Batch API under /v1/files and /v1/batches; Gemini Batch Mode under
+          /v1beta/models/{m}:batchGenerateContent, /v1beta/batches, /v1beta/files, /upload/v1beta/files
+          (resumable), /download/v1beta/files/{id}:download). Rows are answered like chat requests
+          (faults and scripted answers apply) when a job ends; a job advances when it is read.
+          POST /_standin/batch    scripts for the next jobs created, in order: [{"delay_ms": N} |
+                                  {"expire": true, "done_fraction": 0.5} | {"fail": true, "message": "…"} |
+                                  {"fail_rows": "all"|0.5, "status": 500} | {"lose_id": true}, with
+                                  "times": n and "provider": "openai"|"gemini"]; delay_ms (default 0) is
+                                  the time from creation to the end state; done_fraction also sets the
+                                  rows a cancel keeps; lose_id creates the job and closes the connection
+          GET /_standin/batch     pending scripts, limits and stalls
+          POST /_standin/batch/limits  {"max_requests": N, "max_bytes": N, "max_inline_bytes": N}
+                                  (null: the documented 50,000 requests, 200 MB, 20 MB inline)
+          POST /_standin/batch/stall   {"upload_ms": N, "create_ms": N, "download_ms": N}: delay the
+                                  answer of each upload, job creation and result download after the
+                                  server has done its part (0 removes)
+          GET /_standin/batch/keys     {"<custom_id or key>": times submitted in created jobs}
+          GET /_standin/stats     … and "batch": files_uploaded, jobs_created, job_create_calls (per
+                                  provider), downloads_started, keys_submitted, keys_submitted_twice
+          POST /_standin/reset    clears the batch files, jobs, scripts, limits and stalls too
         """
 
     var host = "127.0.0.1"

@@ -39,6 +39,12 @@ enum StandinServer {
             return 1
         }
 
+        // The stop signals are caught before the port is announced: a test that sends SIGTERM the moment
+        // it reads the port must find the handler in place (a dispatch signal source registers
+        // asynchronously, and a signal in that gap was lost: the process ran on). `sigaction` takes
+        // effect at once; its handler only writes a byte to a pipe a thread waits on.
+        installStopHandler { server.close(promise: nil) }
+
         let shownHost = options.host.contains(":") ? "[\(options.host)]" : options.host
         // Written straight to the descriptor: a test reading the pipe must not wait on stdio buffering.
         FileHandle.standardOutput.write(Data("listening on http://\(shownHost):\(port)\n".utf8))
@@ -55,19 +61,36 @@ enum StandinServer {
             }
         }
 
-        let signals = [SIGTERM, SIGINT].map { number in
-            signal(number, SIG_IGN)
-            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler { server.close(promise: nil) }
-            source.resume()
-            return source
-        }
         try? server.closeFuture.wait()
-        signals.forEach { $0.cancel() }
         return 0
+    }
+
+    /// On SIGTERM or SIGINT, runs `stop` once (on a thread of its own).
+    static func installStopHandler(_ stop: @escaping @Sendable () -> Void) {
+        var fds: [Int32] = [-1, -1]
+        guard pipe(&fds) == 0 else { return }
+        stopSignalFD = fds[1]
+        var action = sigaction()
+        action.__sigaction_handler.sa_handler = { _ in
+            var byte: UInt8 = 1
+            _ = write(stopSignalFD, &byte, 1)
+        }
+        sigemptyset(&action.sa_mask)
+        action.sa_flags = SA_RESTART
+        sigaction(SIGTERM, &action, nil)
+        sigaction(SIGINT, &action, nil)
+        let readFD = fds[0]
+        Thread {
+            var byte: UInt8 = 0
+            while read(readFD, &byte, 1) < 0 && errno == EINTR {}
+            stop()
+        }.start()
     }
 
     static func complain(_ message: String) {
         FileHandle.standardError.write(Data("emocfg-standin: \(message)\n".utf8))
     }
 }
+
+/// The write end of the pipe the stop-signal handler writes to (a signal handler can only reach globals).
+nonisolated(unsafe) private var stopSignalFD: Int32 = -1

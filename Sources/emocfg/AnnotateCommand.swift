@@ -6,17 +6,22 @@ import Foundation
 struct AnnotateCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "annotate",
-        abstract: "Make instruction samples: from labels (instruct) and with vision-language models (caption, qa, rationale).",
+        abstract: "Make instruction samples: from labels (instruct) and with vision-language models (caption, qa, rationale, tree).",
         discussion: """
             Stages: instruct (templates over ground-truth labels, no model), caption (attribute → expression → emotion
             captions from sampled frames), qa (question-answer pairs per aspect from the captions), rationale (which cues
-            support the emotion, for captions and QA pairs); all runs them in that order.
+            support the emotion, for captions and QA pairs), tree (the affective tree: attributes → expressions → emotions,
+            from the captions and the rationale, checked for structure); all runs them in that order.
             Every model answer is cached in the store: a rerun sends only what is missing. Keys are read from the
             environment variables pipeline.yaml names, never from files.
+            --batch sends the requests through the providers' batch APIs (OpenAI Batch API, Gemini Batch Mode) at
+            batch prices: they are written into jobs and submitted, and this or a later run takes the answers when
+            the jobs end (each step of the caption chain is its own job). Without --wait the command returns after
+            submitting; every run first collects the jobs that ended. `emocfg batches` lists the jobs.
             """
     )
 
-    @Option(name: .long, help: ArgumentHelp("instruct, caption, qa, rationale or all.", valueName: "stage"))
+    @Option(name: .long, help: ArgumentHelp("instruct, caption, qa, rationale, tree or all.", valueName: "stage"))
     var stage: String
 
     @Option(name: .long, parsing: .upToNextOption, help: ArgumentHelp("Only clips of these sources.", valueName: "name"))
@@ -30,6 +35,12 @@ struct AnnotateCommand: AsyncParsableCommand {
 
     @Option(name: .long, help: ArgumentHelp("Stop before the run's model calls would cost more than this (US dollars).", valueName: "usd"))
     var maxCost: Double?
+
+    @Flag(name: .long, help: "Send the model requests as batch jobs at batch prices (also per model: mode: batch; per stage: batch.stages).")
+    var batch = false
+
+    @Flag(name: .long, help: "With batch jobs: wait for them (polling with backoff), running the stages again as answers arrive, until all are done.")
+    var wait = false
 
     @Option(name: .long, help: ArgumentHelp("The pipeline file (models, stages, frames).", valueName: "file"))
     var pipeline: String = "pipeline.yaml"
@@ -70,6 +81,8 @@ struct AnnotateCommand: AsyncParsableCommand {
         options.onCircuit = { model, open in display.message(AnnotateCommand.circuitMessage(model: model, open: open)) }
         options.dryRun = dryRun
         options.maxCost = maxCost
+        options.batch.all = batch
+        if let config { options.batch.settings = config.batch }
         let client = LLMClient(store: store, models: config.map { Array($0.models.values) } ?? [],
                                environment: ProcessInfo.processInfo.environment, options: options)
         if let config {
@@ -85,6 +98,8 @@ struct AnnotateCommand: AsyncParsableCommand {
         }
         var summaries: [StageSummary] = []
         do {
+          summaries = try await client.batch.rounds(wait: wait, dryRun: dryRun || config == nil, progress: { display.message($0) }) {
+            var summaries: [StageSummary] = []
             for name in stages {
                 let summary: StageSummary
                 if name == "instruct" {
@@ -108,6 +123,8 @@ struct AnnotateCommand: AsyncParsableCommand {
                 if !json { print(Self.line(summary)) }
                 if summary.stoppedByBudget { break }
             }
+            return summaries
+          }
         } catch {
             display.finishLine()
             await client.shutdown()
@@ -159,6 +176,7 @@ struct AnnotateCommand: AsyncParsableCommand {
                          s.stage, s.itemsIn, s.done, s.failed, s.skipped, s.samples, s.llm.requests, s.llm.cacheHits, s.llm.retries,
                          s.llm.tokensIn + s.llm.tokensOut, s.llm.cost, s.seconds)
         if s.gated > 0 { out += ", gated \(s.gated)" }
+        if s.waiting > 0 { out += ", waiting for batch jobs \(s.waiting)" }
         if let note = s.note { out += "\n  \(note)" }
         return out
     }

@@ -15,18 +15,20 @@ struct EmoCFGCommand: AsyncParsableCommand {
             stopped and rerun; a rerun does only the work that is missing.
               ingest    read sources.yaml, probe every video, store clips, labels
               status    counts per source from the store
-              annotate  samples from labels and from models (caption, qa, rationale)
+              annotate  samples from labels and from models (caption, qa, rationale, tree)
               verify    three judges vote on generated samples; rewrite rejected
               export    the jsons/ tree, evaluation files, curation versions
               receipt   list versions; `receipt reproduce vN` rebuilds one exactly
               stats     an HTML report with SVG charts of the store
               run       all of the above in order, resuming where it failed
+              batches   the batch jobs (--batch): states, counts, cost; cancel one
+              review    a local web page to check, correct and overrule verdicts
             Exit status: 0 all done; 1 some items failed (the summary says where to
             look); 2 usage or configuration error; 3 stopped by --max-cost; 4 the
             store could not be written (full disk; answers kept in <store>-spill).
             """,
         version: EmoCFGVersion.current,
-        subcommands: [IngestCommand.self, StatusCommand.self, AnnotateCommand.self, VerifyCommand.self, ExportCommand.self, ReceiptCommand.self, StatsCommand.self, RunCommand.self]
+        subcommands: [IngestCommand.self, StatusCommand.self, AnnotateCommand.self, VerifyCommand.self, ExportCommand.self, ReceiptCommand.self, StatsCommand.self, RunCommand.self, BatchesCommand.self, ReviewCommand.self]
     )
 }
 

@@ -20,6 +20,9 @@ struct ExportCommand: AsyncParsableCommand {
                   the 22 files the VidEmo evaluation reads
               anno/QA_test_sampling_all/QA_test_sampling_all.json
                   the open-attribute QA ground truth (a JSON array)
+              jsons/train/rl/{full,sampled}/<Source>_rl.jsonl
+                  GRPO rows (user turn, videos, task, solution, tree) for
+                  plugins/affective_tree_reward.py; train-side clips only
               jsons/curation/vN/{source.txt,receipt.json}
                   a new version for every mix whose shards changed
               jsons/curation/concat_receipt.py
@@ -36,7 +39,7 @@ struct ExportCommand: AsyncParsableCommand {
                   the dataset card: sources, licences, tasks, sides, evaluation
                   files (and any left empty), versions, models
             <task> is attribute, caption, emotion (expression and emotion samples),
-            qa, and rationale (train only). Settings come from the `export:` section
+            qa, rationale and tree (train only). Settings come from the `export:` section
             of the pipeline file; the options here override it. Check a version
             afterwards with `emocfg receipt reproduce vN --out DIR`.
             """

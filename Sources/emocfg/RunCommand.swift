@@ -19,6 +19,10 @@ struct RunCommand: AsyncParsableCommand {
             the end); a stage in which every item failed does, and so does an ingest
             that found no clip. Ends with the counters of every stage (in, done,
             failed, skipped, requests, tokens, cost, time).
+            --batch sends annotate's and verify's model requests as batch jobs at batch
+            prices and waits for them (polling with backoff, progress shown); with
+            --no-wait it returns once its jobs are submitted, and the next
+            `emocfg run --batch` collects them and goes on where it stopped.
             """
     )
 
@@ -39,6 +43,12 @@ struct RunCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Stop annotate, and then verify, before each would cost more than this (US dollars).", valueName: "usd"))
     var maxCost: Double?
 
+    @Flag(name: .long, help: "Send annotate's and verify's model requests as batch jobs at batch prices, and wait for them.")
+    var batch = false
+
+    @Flag(name: .long, help: "With --batch: return once the jobs are submitted; the next run collects them and goes on.")
+    var noWait = false
+
     @Option(name: .long, help: ArgumentHelp("Videos probed and searched for faces at once (default: all cores).", valueName: "n"))
     var jobs: Int?
 
@@ -57,6 +67,7 @@ struct RunCommand: AsyncParsableCommand {
     @OptionGroup var storeOptions: StoreOptions
 
     func validate() throws {
+        if noWait && !batch { throw ValidationError("--no-wait goes with --batch") }
         if let from, !Self.stages.contains(from) {
             throw ValidationError("--from: '\(from)' is not a stage; expected one of \(Self.stages.joined(separator: ", "))")
         }
@@ -146,6 +157,15 @@ struct RunCommand: AsyncParsableCommand {
                 report(counters, seconds: Date().timeIntervalSince(began))
                 throw ExitCode(status)
             }
+            if (stage == "annotate" || stage == "verify"), let open = try? store.batchJobs(open: true), !open.isEmpty {
+                // Batch jobs still in flight (--no-wait, or jobs an online run left): what follows would
+                // build on answers not back yet. The next run resumes here and collects them.
+                let requests = open.reduce(0) { $0 + $1.requests }
+                try store.updatePipelineRun(id, status: "waiting", stage: stage, error: "\(open.count) batch jobs in flight", summary: counters)
+                print("\n\(open.count) batch job\(open.count == 1 ? "" : "s") in flight (\(requests) requests): run `emocfg run\(batch ? " --batch" : "")` again later to collect \(open.count == 1 ? "it" : "them") and go on from \(stage) (`emocfg batches` lists them).")
+                report(counters, seconds: Date().timeIntervalSince(began))
+                return
+            }
             print("")
         }
         try store.updatePipelineRun(id, status: "done", stage: Self.stages.last!, summary: counters)
@@ -170,15 +190,17 @@ struct RunCommand: AsyncParsableCommand {
     func runStage(_ stage: String) async throws {
         let db = ["--db", storeOptions.db] + (storeOptions.verbose ? ["--verbose"] : [])
         let budget = maxCost.map { ["--max-cost", "\($0)"] } ?? []
+        // Batch jobs are waited for unless --no-wait; jobs of models or stages in batch mode too.
+        let lane = (batch ? ["--batch"] : []) + (noWait ? [] : ["--wait"])
         switch stage {
         case "ingest":
             let c = try IngestCommand.parse(["--sources", sources] + (jobs.map { ["--jobs", "\($0)"] } ?? []) + (noFaces ? ["--no-faces"] : []) + db)
             try await c.run()
         case "annotate":
-            let c = try AnnotateCommand.parse(["--stage", "all", "--pipeline", pipeline, "--project", project] + budget + db)
+            let c = try AnnotateCommand.parse(["--stage", "all", "--pipeline", pipeline, "--project", project] + budget + lane + db)
             try await c.run()
         case "verify":
-            let c = try VerifyCommand.parse(["--pipeline", pipeline, "--project", project] + budget + db)
+            let c = try VerifyCommand.parse(["--pipeline", pipeline, "--project", project] + budget + lane + db)
             try await c.run()
         case "export":
             let c = try ExportCommand.parse(["--out", out, "--pipeline", pipeline] + db)

@@ -14,6 +14,9 @@ struct VerifyCommand: AsyncParsableCommand {
             suggestions, as a new sample linked to its parent, and voted on again, up to `max_rounds`; then it is
             rejected with the reasons kept. Label-derived instruct samples are accepted without a vote unless
             --include-instruct. Every verdict is stored; a rerun asks no judge twice.
+            --batch sends the judges' and the rewriter's requests as batch jobs at batch prices; a sample is decided
+            when its judges' answers are back (this run with --wait, or a later run), and each rewrite round is a
+            new job.
             """
     )
 
@@ -32,10 +35,16 @@ struct VerifyCommand: AsyncParsableCommand {
     @Option(name: .long, help: ArgumentHelp("Stop before the run's model calls would cost more than this (US dollars).", valueName: "usd"))
     var maxCost: Double?
 
+    @Flag(name: .long, help: "Send the judge and rewrite requests as batch jobs at batch prices (also per model: mode: batch; per stage: batch.stages).")
+    var batch = false
+
+    @Flag(name: .long, help: "With batch jobs: wait for them (polling with backoff), voting again as answers arrive, until all are done.")
+    var wait = false
+
     @Flag(name: .long, help: "Vote on label-derived instruct samples too.")
     var includeInstruct = false
 
-    @Flag(name: .long, help: "Print the report (acceptance per source and task, pass rate per judge, Fleiss' kappa, wrong aspects) and send nothing.")
+    @Flag(name: .long, help: "Print the report (acceptance per source and task, pass rate per judge, Fleiss' kappa, wrong aspects, tree distances) and send nothing.")
     var report = false
 
     @Flag(name: .long, help: "Print the summary or the report as JSON on standard output.")
@@ -80,6 +89,8 @@ struct VerifyCommand: AsyncParsableCommand {
         options.onCircuit = { model, open in display.message(AnnotateCommand.circuitMessage(model: model, open: open)) }
         options.dryRun = dryRun
         options.maxCost = maxCost
+        options.batch.all = batch
+        options.batch.settings = config.batch
         let client = LLMClient(store: store, models: Array(config.models.values), environment: ProcessInfo.processInfo.environment, options: options)
         do {
             try prepare(client)
@@ -100,7 +111,8 @@ struct VerifyCommand: AsyncParsableCommand {
         let summary: VerifySummary
         do {
             let runner = try CriticRunner(store: store, pipeline: config, client: client, library: library)
-            summary = try await runner.run(runOptions) { event in
+            summary = try await client.batch.rounds(wait: wait, dryRun: dryRun, progress: { display.message($0) }) {
+              try await runner.run(runOptions) { event in
                 switch event {
                 case .started(let items):
                     display.message("verify: \(items) samples to decide (judges: \(settings.judges.map(\.alias).joined(separator: ", ")), quorum \(settings.quorum))")
@@ -111,6 +123,7 @@ struct VerifyCommand: AsyncParsableCommand {
                                                  llm.tokensIn + llm.tokensOut, llm.cost, AnnotateCommand.clock(eta)) + AnnotateCommand.pausedNote(llm),
                                    done: done, total: total)
                 }
+              }
             }
         } catch {
             display.finishLine()
@@ -133,6 +146,7 @@ struct VerifyCommand: AsyncParsableCommand {
                               summary.itemsIn, summary.accepted, summary.rejected, summary.pending, summary.skipped, summary.rewritten, summary.abstentions,
                               summary.llm.requests, summary.llm.cacheHits, summary.llm.retries, summary.llm.tokensIn + summary.llm.tokensOut,
                               summary.llm.cost, summary.seconds)
+            if summary.waiting > 0 { line += ", waiting for batch jobs \(summary.waiting)" }
             if let note = summary.note { line += "\n  \(note)" }
             print(line)
         }
@@ -158,6 +172,20 @@ struct VerifyCommand: AsyncParsableCommand {
         for (task, v) in r.kappa.sorted(by: { $0.key < $1.key }) { k.rows.append([task, v.map { String(format: "%.3f", $0) } ?? "-"]) }
         let aspects = r.wrongAspects.map { "\($0.aspect) (\($0.count))" }.joined(separator: ", ")
         var parts = [t.render(), j.render(), k.render(), "most frequent wrong aspects: " + (aspects.isEmpty ? "none" : aspects)]
+        if !r.trees.isEmpty {
+            var d = TextTable(header: ["task", "rewrite–parent pairs", "median distance", "cross-model pairs", "median distance", "unparsable"])
+            let f = { (v: Double?) in v.map { String(format: "%.1f", $0) } ?? "-" }
+            for t in r.trees { d.rows.append([t.task, "\(t.rewritePairs)", f(t.rewriteMedian), "\(t.modelPairs)", f(t.modelMedian), "\(t.unparsable)"]) }
+            parts.append("affective trees (tree edit distance, unit costs):\n" + d.render())
+        }
+        if !r.human.isEmpty {
+            // People's decisions on the review page (`emocfg review`) against the committee's.
+            var h = TextTable(header: ["task", "reviewed by people", "agreed with the committee", "Cohen's kappa"])
+            for (task, a) in r.human.sorted(by: { $0.key < $1.key }) {
+                h.rows.append([task, "\(a.reviewed)", "\(a.agreed)", a.kappa.map { String(format: "%.3f", $0) } ?? "-"])
+            }
+            parts.append(h.render())
+        }
         if !r.abstentions.isEmpty {
             parts.append("judge abstentions (calls that failed after their retries; a pending sample waits for the judge):\n"
                          + r.abstentions.prefix(10).map { "  \($0.judge) ×\($0.count): \($0.reason)" }.joined(separator: "\n"))

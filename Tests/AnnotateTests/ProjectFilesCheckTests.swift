@@ -104,7 +104,7 @@ final class ProjectFilesCheckTests: XCTestCase {
 
     func test_the_stages_of_a_command_are_made_up_front_and_the_shipped_files_pass() throws {
         let library = PromptLibrary(prompts: repo.appendingPathComponent("prompts"), schemas: repo.appendingPathComponent("schemas"))
-        XCTAssertEqual(Set(try AnnotateStages.modelStages(AnnotateStages.names, library: library).keys), ["caption", "qa", "rationale"])
+        XCTAssertEqual(Set(try AnnotateStages.modelStages(AnnotateStages.names, library: library).keys), ["caption", "qa", "rationale", "tree"])
         try FileManager.default.removeItem(at: schemaURL("rationale"))
         let broken = PromptLibrary(prompts: project.appendingPathComponent("prompts"), schemas: project.appendingPathComponent("schemas"))
         XCTAssertNoThrow(try AnnotateStages.modelStages(["instruct", "caption", "qa"], library: broken))

@@ -22,9 +22,9 @@ final class StoreTests: XCTestCase {
     func test_a_new_store_is_in_wal_mode_with_every_migration() throws {
         let store = try makeStore()
         XCTAssertEqual(try store.journalMode(), "wal")
-        XCTAssertEqual(try store.appliedMigrations(), ["v1-sources-clips", "v2-media-probes", "v3-samples-llm-calls", "v4-verdicts", "v5-clip-splits", "v6-exports", "v7-pipeline-runs", "v8-clip-media", "v9-claims-abstentions", "v10-served-model", "v11-face-searches"])
+        XCTAssertEqual(try store.appliedMigrations(), ["v1-sources-clips", "v2-media-probes", "v3-samples-llm-calls", "v4-verdicts", "v5-clip-splits", "v6-exports", "v7-pipeline-runs", "v8-clip-media", "v9-claims-abstentions", "v10-served-model", "v11-face-searches", "v12-batch-ledger", "v13-human-review"])
         // Reopening applies nothing twice.
-        XCTAssertEqual(try Store(path: store.path).appliedMigrations(), ["v1-sources-clips", "v2-media-probes", "v3-samples-llm-calls", "v4-verdicts", "v5-clip-splits", "v6-exports", "v7-pipeline-runs", "v8-clip-media", "v9-claims-abstentions", "v10-served-model", "v11-face-searches"])
+        XCTAssertEqual(try Store(path: store.path).appliedMigrations(), ["v1-sources-clips", "v2-media-probes", "v3-samples-llm-calls", "v4-verdicts", "v5-clip-splits", "v6-exports", "v7-pipeline-runs", "v8-clip-media", "v9-claims-abstentions", "v10-served-model", "v11-face-searches", "v12-batch-ledger", "v13-human-review"])
     }
 
     func test_clip_round_trips_every_field() throws {

@@ -67,7 +67,8 @@ final class ExportTests: XCTestCase {
         let result = try export()
         let schema = try JSONValue.parse(Data(contentsOf: repo.appendingPathComponent("schemas/swift-sample.schema.json")))
         var fullLines = 0
-        for file in result.files where file.set != "ground-truth" {
+        // The RL rows (user turn only, checked in RLExportTests) are not SFT samples.
+        for file in result.files where file.set != "ground-truth" && file.directory != "rl" {
             let ls = try lines(file)
             XCTAssertEqual(ls.count, file.lines, file.path)
             for l in ls {
@@ -240,7 +241,7 @@ final class ExportTests: XCTestCase {
     func test_receipt_reproduce_rebuilds_every_version_and_names_the_shard_and_line_after_one_byte_changes() throws {
         try prepare(["RAVDESS", "MEAD", "MAFW", "CelebV-HQ"])
         let result = try export()
-        XCTAssertEqual(result.versions.map(\.name), ["v1", "v2", "v3", "v4", "v5"])
+        XCTAssertEqual(result.versions.map(\.name), ["v1", "v2", "v3", "v4", "v5", "v6"])
         XCTAssertEqual(result.versions.map(\.mix), CurationMix.curriculum.map(\.name))
         let curation = Curation(out: out)
         for v in result.versions {
@@ -295,11 +296,11 @@ final class ExportTests: XCTestCase {
         try store.upsertSamples([NewSample(uid: "instruct/\(clip.uid)/extra", clipUID: clip.uid, stage: "instruct", task: .attribute, form: .open,
                                            content: ["question": "Extra?", "answer": "yes"], promptID: "p", promptHash: "h", status: .accepted)])
         let second = try export()
-        XCTAssertEqual(second.versions.map(\.name), ["v6", "v7", "v8", "v9", "v10"])
+        XCTAssertEqual(second.versions.map(\.name), ["v7", "v8", "v9", "v10", "v11"], "the rl mix (v6) holds no attribute shard")
         let old = try Curation(out: out).reproduce(1, to: URL(fileURLWithPath: out.path + "-b"))
         XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: old.output)), v1Bytes, "v1 is rebuilt from the content kept for it")
-        XCTAssertEqual(try Curation(out: out).reproduce(6).lines, second.versions[0].lines)
-        XCTAssertEqual(try store.exports(outDir: out.standardizedFileURL.path).map(\.version), Array(1...10))
+        XCTAssertEqual(try Curation(out: out).reproduce(7).lines, second.versions[0].lines)
+        XCTAssertEqual(try store.exports(outDir: out.standardizedFileURL.path).map(\.version), Array(1...11))
     }
 
     func test_zstd_shards_hold_the_same_lines_and_reproduce() throws {

@@ -46,8 +46,8 @@ final class RunCommandTests: XCTestCase {
         let last = try XCTUnwrap(r.out.range(of: "{\n  \"seconds\"", options: .backwards))
         let report = try JSONValue.parse(String(r.out[last.lowerBound...]))
         let stages = try XCTUnwrap(report["summary"]?.arrayValue).compactMap { $0["stage"]?.stringValue }
-        XCTAssertEqual(Array(stages.prefix(8)), ["ingest", "instruct", "caption", "qa", "rationale", "verify", "render", "export"])
-        XCTAssertTrue(stages.contains("reproduce v5"))
+        XCTAssertEqual(Array(stages.prefix(9)), ["ingest", "instruct", "caption", "qa", "rationale", "tree", "verify", "render", "export"])
+        XCTAssertTrue(stages.contains("reproduce v6"))
         for row in try XCTUnwrap(report["summary"]?.arrayValue) {
             for key in ["in", "done", "failed", "skipped", "requests", "tokens", "cost", "seconds"] { XCTAssertNotNil(row[key], key) }
         }
@@ -75,7 +75,7 @@ final class RunCommandTests: XCTestCase {
         XCTAssertFalse(r.out.contains("Evaluation tasks without items"), r.out)
         XCTAssertTrue(fm.fileExists(atPath: out.appendingPathComponent(ConcatReceiptScript.path).path))
         let versions = try Curation(out: out).versions()
-        XCTAssertEqual(versions.map(\.name), ["v1", "v2", "v3", "v4", "v5"])
+        XCTAssertEqual(versions.map(\.name), ["v1", "v2", "v3", "v4", "v5", "v6"])
 
         // The receipts reproduce, from the CLI, and the mix is the shards concatenated.
         for v in versions {
@@ -105,7 +105,7 @@ final class RunCommandTests: XCTestCase {
         let againReport = try JSONValue.parse(String(again.out[try XCTUnwrap(again.out.range(of: "{\n  \"seconds\"", options: .backwards)).lowerBound...]))
         let requests = try XCTUnwrap(againReport["summary"]?.arrayValue).reduce(0.0) { $0 + ($1["requests"]?.numberValue ?? 0) }
         XCTAssertEqual(requests, 0)
-        XCTAssertEqual(try Curation(out: out).versions().count, 5, "nothing changed, so no new version")
+        XCTAssertEqual(try Curation(out: out).versions().count, 6, "nothing changed, so no new version")
     }
 
     func test_a_run_that_fails_part_way_resumes_at_the_failed_stage() throws {
@@ -132,7 +132,7 @@ final class RunCommandTests: XCTestCase {
         XCTAssertTrue(second.out.contains("ingest") && second.out.contains("verify"), "the summary still lists the stages of the first call")
         XCTAssertEqual(try standin.requests(), requestsBefore, "resuming sent no model request")
         XCTAssertEqual(try Store(path: db).lastPipelineRun()?.status, "done")
-        XCTAssertEqual(try Curation(out: URL(fileURLWithPath: target)).versions().count, 5)
+        XCTAssertEqual(try Curation(out: URL(fileURLWithPath: target)).versions().count, 6)
 
         // --restart begins at ingest again.
         let third = try emocfg(["run", "--sources", "samples/sources.yaml", "--pipeline", "samples/pipeline.yaml", "--out", target, "--restart"])

@@ -27,6 +27,8 @@ public struct AnnotateRunner: Sendable {
         case done(samples: Int, gated: Int)
         case failed(String, gated: Int)
         case dryRun
+        /// Waiting for the batch lane: a request of its chain is in a job.
+        case deferred
         case budget
         /// Another process holds the item or finished it during this run.
         case elsewhere
@@ -104,6 +106,8 @@ extension AnnotateRunner {
                 summary.gated += g
             case .dryRun:
                 summary.done += 1
+            case .deferred:
+                summary.waiting += 1
             case .budget:
                 budgetLeft += 1
                 stopReason = stopReason ?? "stopped before exceeding the budget"
@@ -119,7 +123,7 @@ extension AnnotateRunner {
         }
         // Skipped: left by --limit, not started, stopped by the budget before their answers, or another process's.
         let notDone = items.count - startedItems + budgetLeft
-        summary.skipped += notDone + summary.elsewhere
+        summary.skipped += notDone + summary.elsewhere + summary.waiting
         if let fatal { throw fatal }
         let after = await client.stats.counts
         summary.llm = after.minus(before)
@@ -130,11 +134,15 @@ extension AnnotateRunner {
             notes.append(String(format: "%@ ($%.4f of $%.4f): %d of %d items done, %d not done; rerun with a larger --max-cost to go on",
                                 stopReason, spent, client.options.maxCost ?? 0, summary.done, items.count, notDone))
         } else if client.options.dryRun {
-            notes.append(String(format: "dry run: %d requests would be sent, about %d input + %d output tokens, at most $%.4f",
-                                summary.llm.wouldSend, summary.llm.estimatedTokensIn, summary.llm.estimatedTokensOut, summary.llm.estimatedCost))
+            notes.append(String(format: "dry run: %d requests would be sent, about %d input + %d output tokens, at most $%.4f online or $%.4f through the batch lane",
+                                summary.llm.wouldSend, summary.llm.estimatedTokensIn, summary.llm.estimatedTokensOut, summary.llm.estimatedCost,
+                                summary.llm.estimatedBatchCost))
         }
         if summary.elsewhere > 0 {
             notes.append("\(summary.elsewhere) items left to another process working on the same store")
+        }
+        if summary.waiting > 0 {
+            notes.append("\(summary.waiting) items wait for batch jobs (emocfg batches); a later run takes their answers")
         }
         if summary.gated > 0 {
             notes.append("\(summary.gated) answers kept out by content gates (table gated_content; pipeline.yaml gates:)")
@@ -182,9 +190,10 @@ extension AnnotateRunner {
         }
         var answers: [LLMAnswer] = []
         for step in 0..<stage.steps {
-            let request: LLMRequest
+            var request: LLMRequest
             do {
                 request = try stage.request(for: item, step: step, previous: answers.map { $0.json ?? .null }, frames: images)
+                request.step = stage.steps > 1 ? step : nil
             } catch {
                 return .fatal(StageError(message: "\(error)"))
             }
@@ -198,6 +207,8 @@ extension AnnotateRunner {
                                              cost: 0, cached: false, key: "", attempts: 0))
                     if step == stage.steps - 1 { return .dryRun }
                     continue
+                case .deferred:
+                    return .deferred
                 case .budgetExceeded:
                     return .budget
                 case .missingKey:

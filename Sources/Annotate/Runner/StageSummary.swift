@@ -20,6 +20,9 @@ public struct StageSummary: Codable, Sendable, Equatable {
     public var seconds = 0.0
     /// Items another process sharing the store held or finished (counted in `skipped` too).
     public var elsewhere = 0
+    /// Items waiting for the batch lane: a request of theirs is in a job submitted now or earlier
+    /// (counted in `skipped` too; a later run or `run --batch` finishes them).
+    public var waiting = 0
     /// The budget (`--max-cost`) stopped the stage before all its items were done.
     public var stoppedByBudget = false
     /// Why the run stopped early (budget), what a dry run would do, where failures are listed.

@@ -34,9 +34,11 @@ public struct PipelineConfig: Sendable {
     public var export: ConfigReader?
     /// Checks of generated content beyond the schemas (`gates:`).
     public var gates = ContentGates()
+    /// The batch lane (`batch:`): which stages use it without `--batch`, and how often jobs are polled.
+    public var batch = BatchSettings()
 
-    public static let topLevelKeys = ["models", "stages", "frames", "critic", "export", "gates"]
-    public static let stageNames = ["caption", "qa", "rationale", "rewrite"]
+    public static let topLevelKeys = ["models", "stages", "frames", "critic", "export", "gates", "batch"]
+    public static let stageNames = ["caption", "qa", "rationale", "tree", "rewrite"]
 
     /// `keepUnsetVariables`: a `${NAME}` the environment lacks stays as written instead of being an
     /// error, for commands that send no request and only show the models (export's dataset card).
@@ -84,12 +86,29 @@ public struct PipelineConfig: Sendable {
         var config = PipelineConfig(file: file, models: models, stages: stages, frames: frames,
                                     critic: root.child("critic"), export: root.child("export"))
         config.gates = try ContentGates.read(root.child("gates"))
+        if let b = root.child("batch") {
+            _ = try b.requireMap(allowed: ["stages", "poll_seconds", "max_poll_seconds"])
+            if let items = try b.stringList("stages") {
+                let known = stageNames + ["verify"]
+                if let bad = items.first(where: { !known.contains($0) }) {
+                    throw b.error("'\(bad)' is not a stage that calls models; expected some of: \(known.joined(separator: ", "))",
+                                  key: "stages", line: b.value["stages"]?.line)
+                }
+                config.batch.stages = Set(items)
+            }
+            config.batch.pollSeconds = try b.double("poll_seconds", range: 0.01...3600) ?? config.batch.pollSeconds
+            config.batch.maxPollSeconds = try b.double("max_poll_seconds", range: 0.01...86_400) ?? config.batch.maxPollSeconds
+            config.batch.maxPollSeconds = max(config.batch.maxPollSeconds, config.batch.pollSeconds)
+        }
         return config
     }
 
     /// The model a stage uses; an error naming the file when the stage has none.
     public func model(forStage stage: String) throws -> ModelConfig {
-        guard let alias = stages[stage], let m = models[alias] else {
+        // The tree stage reads the rationale's text: a pipeline file written before it existed
+        // uses the rationale's model for it.
+        let named = stages[stage] ?? (stage == "tree" ? stages["rationale"] : nil)
+        guard let alias = named, let m = models[alias] else {
             throw ConfigError(file: file, line: nil, key: "stages.\(stage)",
                               message: "names no model; add `\(stage): <model>` under stages (models: \(models.keys.sorted().joined(separator: ", ")))")
         }
@@ -149,11 +168,27 @@ public struct ModelConfig: Sendable, Equatable {
     /// Find the concurrency the server takes by itself, up to `maxConcurrency` (see `RateLimiter`);
     /// false sends `maxConcurrency` at once throughout.
     public var adaptiveConcurrency = true
+    /// `mode: batch`: every request of this model goes through the batch lane (also without `--batch`);
+    /// `mode: online`: never (a local server without a batch API), even with `--batch`; unset: as the run says.
+    public var mode: Lane?
+    /// Batch prices (default: half the online prices, as both providers sell batch).
+    public var batchPricePerMillionInput: Double?
+    public var batchPricePerMillionOutput: Double?
+    /// Limits of one batch job: the providers' documented ones unless set lower.
+    public var batchMaxRequests = 50_000
+    public var batchMaxBytes: Int
+    /// Gemini: jobs up to this size send their requests inline, larger ones as an uploaded file.
+    public var batchMaxInlineBytes = 20_000_000
+
+    /// How a model's requests are sent.
+    public enum Lane: String, Sendable, Equatable { case online, batch }
 
     public static let allowedKeys = [
         "provider", "base_url", "model", "key_env", "json_mode", "max_concurrency", "requests_per_minute",
         "tokens_per_minute", "price_per_million_input", "price_per_million_output", "max_attempts", "timeout_seconds",
         "temperature", "max_output_tokens", "max_output_tokens_ceiling", "image_tokens", "adaptive_concurrency",
+        "mode", "batch_price_per_million_input", "batch_price_per_million_output", "batch_max_requests", "batch_max_bytes",
+        "batch_max_inline_bytes",
     ]
 
     public init(alias: String, provider: Provider, baseURL: String, model: String, keyEnv: String?,
@@ -178,6 +213,8 @@ public struct ModelConfig: Sendable, Equatable {
         self.maxOutputTokens = maxOutputTokens
         self.imageTokens = imageTokens
         self.maxOutputTokensCeiling = max(maxOutputTokens, maxOutputTokensCeiling ?? maxOutputTokens * 4)
+        // OpenAI: 200 MB per batch input file; Gemini: 2 GB per file of the Files API.
+        batchMaxBytes = provider == .openai ? 200_000_000 : 2_000_000_000
     }
 
     init(alias: String, reader r: ConfigReader, environment: [String: String], keepUnsetVariables: Bool = false) throws {
@@ -210,6 +247,12 @@ public struct ModelConfig: Sendable, Equatable {
             imageTokens: try r.int("image_tokens", range: 0...100_000) ?? 258,
             maxOutputTokensCeiling: try r.int("max_output_tokens_ceiling", range: 1...1_000_000))
         adaptiveConcurrency = try r.bool("adaptive_concurrency") ?? true
+        mode = try r.oneOf("mode", ["online", "batch"]).flatMap(Lane.init(rawValue:))
+        batchPricePerMillionInput = try r.double("batch_price_per_million_input", range: 0...1_000_000)
+        batchPricePerMillionOutput = try r.double("batch_price_per_million_output", range: 0...1_000_000)
+        batchMaxRequests = try r.int("batch_max_requests", range: 1...50_000) ?? batchMaxRequests
+        batchMaxBytes = try r.int("batch_max_bytes", range: 1024...batchMaxBytes) ?? batchMaxBytes
+        batchMaxInlineBytes = try r.int("batch_max_inline_bytes", range: 0...20_000_000) ?? batchMaxInlineBytes
     }
 
     /// `${NAME}` in a base URL is taken from the environment (e.g. a local server's port).
@@ -234,6 +277,12 @@ public struct ModelConfig: Sendable, Equatable {
     /// The cost of a call with these token counts, in US dollars.
     public func cost(input: Int, output: Int) -> Double {
         (Double(input) * pricePerMillionInput + Double(output) * pricePerMillionOutput) / 1_000_000
+    }
+
+    /// The cost of a call with these token counts sent through the batch lane.
+    public func batchCost(input: Int, output: Int) -> Double {
+        (Double(input) * (batchPricePerMillionInput ?? pricePerMillionInput / 2)
+            + Double(output) * (batchPricePerMillionOutput ?? pricePerMillionOutput / 2)) / 1_000_000
     }
 }
 
@@ -280,4 +329,19 @@ extension PipelineConfig {
         }
         return CriticSettings(judges: judges, quorum: quorum, maxRounds: rounds, rewriter: rewriter)
     }
+}
+
+/// The `batch:` section of `pipeline.yaml`.
+///
+/// ```yaml
+/// batch:
+///   stages: [caption, verify]   # these stages use the batch lane without --batch
+///   poll_seconds: 30            # the first wait between polls of a job in flight
+///   max_poll_seconds: 600       # waits double up to this
+/// ```
+public struct BatchSettings: Sendable, Equatable {
+    public var stages: Set<String> = []
+    public var pollSeconds = 30.0
+    public var maxPollSeconds = 600.0
+    public init() {}
 }

@@ -24,6 +24,8 @@ public final class LLMClient: Sendable {
         /// Told when a model's circuit opens (`true`: nothing is sent to it until a probe is
         /// answered) and closes again, for the progress display.
         public var onCircuit: (@Sendable (_ model: String, _ open: Bool) -> Void)?
+        /// Which requests go through the batch lane (`--batch`, `mode: batch`, `batch.stages`).
+        public var batch = BatchLane.Options()
         public init() {}
     }
 
@@ -44,6 +46,9 @@ public final class LLMClient: Sendable {
     /// How long a claimed request stays this run's without renewal (the runners renew it).
     public var leaseSeconds: Double { 300 }
     private let created = Date()
+    /// The batch lane: takes the requests of batch models and stages, and holds back online requests
+    /// whose key a job in flight carries.
+    public let batch: BatchLane
 
     /// `environment` is where keys are read (the process environment in the command line).
     public init(store: Store, models: [ModelConfig], environment: [String: String], options: Options = Options()) {
@@ -53,6 +58,8 @@ public final class LLMClient: Sendable {
         self.budget = Budget(limit: options.maxCost)
         spill = SpillFile(storePath: store.path)
         http = Self.processClient
+        batch = BatchLane(store: store, models: models, environment: environment, http: Self.processClient, stats: stats,
+                          budget: budget, options: options.batch)
         let stats = self.stats
         limiters = Dictionary(models.map { m in
             var settings = options.limiter
@@ -153,6 +160,17 @@ public final class LLMClient: Sendable {
         let estimatedIn = request.estimatedInputTokens(for: model)
         let worstCost = model.cost(input: estimatedIn, output: model.maxOutputTokens)
         if !options.dryRun {
+            // The batch lane: a request of a batch model or stage goes into a job; one a job in
+            // flight carries is waited for, not paid for again online.
+            if batch.takes(stage: request.stage, model: model) {
+                let outcome = batch.enqueue(request, model: model, key: key)
+                if case .deferred = outcome { await stats.update { $0.deferred += 1 } }
+                throw outcome
+            }
+            if let job = batch.jobCarrying(key) {
+                await stats.update { $0.deferred += 1 }
+                throw .deferred("waiting for batch job \(job)")
+            }
             // The same request already on its way (identical clips, a chain shared by two items):
             // wait for its answer instead of paying for it twice.
             if let shared = await inFlight.join(key) {
@@ -255,6 +273,7 @@ public final class LLMClient: Sendable {
                 $0.estimatedTokensIn += estimatedIn
                 $0.estimatedTokensOut += model.maxOutputTokens
                 $0.estimatedCost += worstCost
+                $0.estimatedBatchCost += model.batchCost(input: estimatedIn, output: model.maxOutputTokens)
             }
             throw .dryRun
         }

@@ -49,6 +49,9 @@ public struct LLMRequest: Sendable, Equatable {
     /// Checks of the answer beyond its schema; an answer that fails one is unusable (retried, then
     /// failed with the reason). Not part of the cache key: they decide what is kept, not what is asked.
     public var checks: [AnswerCheck] = []
+    /// The step of a chain of requests (the caption chain's attribute, expression, emotion), for the
+    /// batch lane's jobs (each step is its own job). Not part of the cache key.
+    public var step: Int?
 
     public init(stage: String, messages: [LLMMessage], schema: JSONValue?, schemaName: String,
                 promptID: String, promptHash: String) {
@@ -109,9 +112,12 @@ public struct LLMRequest: Sendable, Equatable {
 }
 
 /// A check of an answer that a JSON Schema cannot express.
-public enum AnswerCheck: Sendable, Equatable {
+public enum AnswerCheck: String, Sendable, Equatable {
     /// A verdict (`pass`, `wrong_aspects`) that passes while listing wrong aspects contradicts itself.
-    case passMeansNoWrongAspects
+    case passMeansNoWrongAspects = "pass_means_no_wrong_aspects"
+    /// An affective tree whose structure is broken (ids repeated, an edge to a missing node or not
+    /// one level down, an expression that supports no emotion): see `AffectiveTree`.
+    case affectiveTree = "affective_tree"
 
     /// Why `answer` fails the check, or nil.
     public func problem(_ answer: JSONValue) -> String? {
@@ -121,6 +127,9 @@ public enum AnswerCheck: Sendable, Equatable {
                 return "the verdict passes the sample while listing wrong aspects (\(wrong.compactMap(\.stringValue).joined(separator: ", ")))"
             }
             return nil
+        case .affectiveTree:
+            let problems = AffectiveTree.problems(in: answer)
+            return problems.isEmpty ? nil : "the affective tree is broken: " + problems.joined(separator: "; ")
         }
     }
 }

@@ -19,6 +19,16 @@ public struct LLMRunCounts: Sendable, Equatable, Codable {
     public var estimatedTokensIn = 0
     public var estimatedTokensOut = 0
     public var estimatedCost = 0.0
+    /// The same requests' worst-case cost through the batch lane (batch prices).
+    public var estimatedBatchCost = 0.0
+    /// Batch lane: requests written into jobs this run, jobs submitted, and answers collected
+    /// (counted in `answered` and `cost` too) and failed rows.
+    public var batchQueued = 0
+    /// Requests answered later: queued for the batch lane or carried by a job in flight.
+    public var deferred = 0
+    public var batchJobsSubmitted = 0
+    public var batchAnswered = 0
+    public var batchFailed = 0
     /// Requests not sent because the budget would have been exceeded.
     public var stoppedByBudget = 0
     /// Models whose circuit is open now (nothing sent until a probe is answered), and how often
@@ -51,6 +61,12 @@ extension LLMRunCounts {
         d.estimatedTokensIn = estimatedTokensIn - o.estimatedTokensIn
         d.estimatedTokensOut = estimatedTokensOut - o.estimatedTokensOut
         d.estimatedCost = estimatedCost - o.estimatedCost
+        d.estimatedBatchCost = estimatedBatchCost - o.estimatedBatchCost
+        d.batchQueued = batchQueued - o.batchQueued
+        d.deferred = deferred - o.deferred
+        d.batchJobsSubmitted = batchJobsSubmitted - o.batchJobsSubmitted
+        d.batchAnswered = batchAnswered - o.batchAnswered
+        d.batchFailed = batchFailed - o.batchFailed
         d.stoppedByBudget = stoppedByBudget - o.stoppedByBudget
         d.paused = paused
         d.circuitOpened = circuitOpened - o.circuitOpened

@@ -8,6 +8,9 @@ public enum SampleTask: String, Codable, Sendable, CaseIterable {
     case caption
     case qa
     case rationale
+    /// An affective tree (attributes → expressions → emotions) as a `<tree>` block: VidEmo's
+    /// reference for the reinforcement stage's tree reward (`AffectiveTree`).
+    case tree
 }
 
 /// How a sample asks: multiple choice, open question, short caption, or a full caption.
@@ -35,7 +38,7 @@ public struct NewSample: Sendable, Equatable {
     /// A stable identity: the same clip, stage and item always give the same uid, so reruns upsert.
     public var uid: String
     public var clipUID: String
-    /// The stage that made it: `instruct`, `caption`, `qa`, `rationale`.
+    /// The stage that made it: `instruct`, `caption`, `qa`, `rationale`, `tree`.
     public var stage: String
     public var task: SampleTask
     public var form: SampleForm

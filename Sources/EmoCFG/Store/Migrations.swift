@@ -283,6 +283,78 @@ enum Migrations {
                 ALTER TABLE clips ADD COLUMN faces_seen INTEGER;      -- most faces it saw in one frame
                 """)
         }
+        m.registerMigration("v12-batch-ledger") { db in
+            // The batch lane's ledger: every job written before it is sent (intent), with the keys it
+            // carries, the provider's ids as they become known, its state, counts and cost. A rerun
+            // reconciles jobs whose ids were not stored, polls jobs in flight and collects ended ones.
+            try db.execute(sql: """
+                CREATE TABLE batch_jobs (
+                    id TEXT PRIMARY KEY,                 -- the local id, also sent as the job's name/metadata
+                    provider TEXT NOT NULL,              -- openai | gemini
+                    model_alias TEXT NOT NULL,
+                    model TEXT NOT NULL,
+                    base_url TEXT NOT NULL,
+                    stage TEXT NOT NULL,
+                    step INTEGER,
+                    schema TEXT,                         -- the JSON Schema its answers must satisfy (canonical)
+                    checks TEXT,                         -- further answer checks, comma-separated
+                    state TEXT NOT NULL,                 -- prepared, uploaded, submitting, then the provider's, then collected
+                    provider_state TEXT,                 -- as the provider said it (validating, BATCH_STATE_RUNNING, ...)
+                    provider_job_id TEXT,                -- batch_... / batches/...
+                    input_file TEXT,                     -- the local JSONL file (kept until the job is submitted)
+                    input_file_id TEXT,                  -- file-... / files/... (null for Gemini inline requests)
+                    output_file_id TEXT,
+                    error_file_id TEXT,
+                    requests INTEGER NOT NULL,
+                    bytes INTEGER NOT NULL,
+                    answered INTEGER NOT NULL DEFAULT 0,
+                    failed INTEGER NOT NULL DEFAULT 0,
+                    not_run INTEGER NOT NULL DEFAULT 0,  -- expired or cancelled before they ran
+                    reserved_cost REAL NOT NULL DEFAULT 0,
+                    cost REAL NOT NULL DEFAULT 0,
+                    tokens_in INTEGER NOT NULL DEFAULT 0,
+                    tokens_out INTEGER NOT NULL DEFAULT 0,
+                    error TEXT,
+                    polls INTEGER NOT NULL DEFAULT 0,
+                    created_at TEXT NOT NULL,
+                    submitted_at TEXT,
+                    updated_at TEXT NOT NULL,
+                    ended_at TEXT,
+                    collected_at TEXT
+                );
+                CREATE TABLE batch_job_keys (
+                    job_id TEXT NOT NULL REFERENCES batch_jobs(id) ON DELETE CASCADE,
+                    key TEXT NOT NULL,                   -- the cache key (custom_id / Gemini key)
+                    outcome TEXT NOT NULL DEFAULT 'waiting', -- waiting, answered, failed, not_run
+                    error TEXT,
+                    PRIMARY KEY (job_id, key)
+                );
+                CREATE INDEX batch_job_keys_key ON batch_job_keys(key);
+                """)
+        }
+        m.registerMigration("v13-human-review") { db in
+            // Decisions people make on the review page (`emocfg review`): each one a verdict by
+            // `human:<name>` that overrules the committee. The sample's status becomes the human's
+            // decision (what the export takes); the committee's own status is kept beside it the
+            // first time a human decides, for the report's agreement. An edited answer is a new
+            // sample (origin `human`) linked to the one it corrects.
+            try db.execute(sql: """
+                CREATE TABLE human_verdicts (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    sample_uid TEXT NOT NULL REFERENCES samples(uid),
+                    judge TEXT NOT NULL,                 -- human:<name>
+                    decision TEXT NOT NULL,              -- accept | reject | edit
+                    pass INTEGER NOT NULL,               -- 1 for accept
+                    reason TEXT NOT NULL DEFAULT '',
+                    revision_uid TEXT REFERENCES samples(uid),   -- an edit's new sample
+                    committee TEXT NOT NULL,             -- the committee's status when the human decided
+                    created_at TEXT NOT NULL
+                );
+                CREATE INDEX human_verdicts_by_sample ON human_verdicts(sample_uid, id);
+                ALTER TABLE samples ADD COLUMN origin TEXT;            -- NULL: a stage or the committee; human: a reviewer's edit
+                ALTER TABLE samples ADD COLUMN committee_status TEXT;  -- the committee's status, kept once a human overrules it
+                """)
+        }
         return m
     }
 }

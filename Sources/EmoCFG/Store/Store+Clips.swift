@@ -139,9 +139,14 @@ public struct SourceCounts: Codable, Sendable, Equatable {
 }
 
 extension Store {
+    /// Now in UTC as ISO 8601 (`2026-12-07T17:45:27Z`), without building a formatter per call
+    /// (the batch lane stores 100,000 answers in one transaction).
     static let timestamp: @Sendable () -> String = {
-        let f = ISO8601DateFormatter()
-        return f.string(from: Date())
+        var t = time(nil)
+        var parts = tm()
+        gmtime_r(&t, &parts)
+        func two(_ v: Int32) -> String { v < 10 ? "0\(v)" : "\(v)" }
+        return "\(parts.tm_year + 1900)-\(two(parts.tm_mon + 1))-\(two(parts.tm_mday))T\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec))Z"
     }
 
     public func upsertSource(_ s: SourceRow) throws {

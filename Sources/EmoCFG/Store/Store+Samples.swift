@@ -150,8 +150,10 @@ extension Store {
     public func decide(sample uid: String, status: SampleStatus, reasons: String?, rewrite: NewSample? = nil) throws {
         let now = Store.timestamp()
         try write { db in
-            try db.execute(sql: "UPDATE samples SET status = ?, reasons = ?, decided_at = ? WHERE uid = ?",
+            // A person's decision on the review page stands: the committee no longer changes that sample.
+            try db.execute(sql: "UPDATE samples SET status = ?, reasons = ?, decided_at = ? WHERE uid = ? AND committee_status IS NULL",
                            arguments: [status.rawValue, reasons, now, uid])
+            guard db.changesCount > 0 else { return }
             if let c = rewrite {
                 try db.execute(sql: """
                     INSERT OR IGNORE INTO samples (uid, clip_uid, stage, task, form, content, prompt_id, prompt_hash, model, llm_call,

@@ -162,6 +162,10 @@ public struct DatasetCard: Sendable {
         let kappa = stats.agreement.kappa.map {
             String(format: " Their agreement beyond chance (Fleiss' kappa over %d samples) is %.3f.", stats.agreement.subjects, $0)
         } ?? ""
+        let h = stats.humanReview
+        let people = h.reviewed == 0 ? " No sample has been reviewed by a person."
+            : " People reviewed \(h.reviewed) samples on emocfg's review page (accepted \(h.accepted), rejected \(h.rejected), "
+              + "answer corrected \(h.edited)); a person's decision overrules the committee's."
         md += """
 
             ## How it was made
@@ -174,7 +178,7 @@ public struct DatasetCard: Sendable {
             rationales from sampled frames.
             3. **Verify**: \(committee) voted on every generated sample; \
             a sample failed by the committee was rewritten from the judges' suggestions and voted on again, and \
-            rejected after the last round.\(kappa)
+            rejected after the last round.\(kappa)\(people)
             4. **Export**: accepted samples only were written as the `jsons/` tree, one shard per source and task, \
             each version's files listed with their line counts and SHA-256 so it can be rebuilt byte for byte.
 

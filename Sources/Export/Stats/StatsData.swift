@@ -192,6 +192,8 @@ public struct StatsData: Codable, Sendable, Equatable {
     public var agreement = Agreement()
     /// The most frequent words of caption-stage answers (see `TermCounter`), most frequent first.
     public var terms: [Count] = []
+    /// Samples people reviewed on the review page (`emocfg review`), by standing decision.
+    public var humanReview = HumanReviewCounts()
 
     public init() {}
 
@@ -259,6 +261,7 @@ public struct StatsData: Codable, Sendable, Equatable {
             return j
         }
         if detail == .full { data.agreement = agreement(tally: verdicts.tally) }
+        data.humanReview = try reader.humanReviewCounts()
         return data
     }
 

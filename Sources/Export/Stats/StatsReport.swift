@@ -203,8 +203,13 @@ public struct StatsReport: Sendable {
             "Fleiss' κ = <b>\(String(format: "%.3f", $0))</b> over \(count(a.subjects)) samples with \(a.raters) verdicts each "
                 + "(1 is full agreement, 0 what chance alone gives)."
         } ?? "Fleiss' κ is undefined: no sample has verdicts from two or more judges that differ anywhere."
+        let h = data.humanReview
+        // People's decisions (`emocfg review`) overrule the committee's: the outcomes above already include them.
+        let human = "<p id=\"human-review\">Reviewed by people: <b>\(count(h.reviewed))</b> samples (accepted \(count(h.accepted)), "
+            + "rejected \(count(h.rejected)), answer corrected \(count(h.edited))); a person's decision overrules the committee's.</p>"
         return section("committee", "Committee", note: "A sample the committee fails is rewritten and voted on again; "
                        + "after the last round it is rejected. A rewritten sample's rewrite is counted on its own.")
+            + human
             + "<div class=\"grid wide\">" + figure("Samples per stage, by committee outcome", stages + table)
             + figure("Pass rate per judge", judges + "<p>\(kappa)</p>") + "</div></section>"
     }
