@@ -28,16 +28,16 @@ enum RLExport {
         var line: JSONValue
     }
 
-    /// The RL rows of the store, in uid order; `video` gives a clip's `videos` entry (nil: none).
-    static func rows(store: Store, clips: [String: ExportClip], video: (String, ExportClip) -> String?) throws -> [Row] {
-        var out: [Row] = []
-        let samples = try store.samples(stage: "tree") + store.samples(stage: "instruct")
-        for s in samples.sorted(by: { $0.uid < $1.uid }) where s.status == .accepted {
-            guard let clip = clips[s.clipUID], clip.side == "train" else { continue }
+    /// The RL rows of the store, in uid order, one at a time (the store is read through a cursor: an
+    /// export of millions of samples keeps one row in memory); `video` gives a clip's `videos` entry.
+    static func forEachRow(store: Store, clips: [String: ExportClip], video: (String, ExportClip) -> String?,
+                           _ body: (Row) throws -> Void) throws {
+        try store.forEachAcceptedSample(stages: ["tree"], mcqStages: ["instruct"]) { s in
+            guard let clip = clips[s.clipUID], clip.side == "train" else { return }
             let question = s.content["question"]?.stringValue ?? ""
             var task: String, solution: JSONValue = .null, tree: JSONValue = .null, prompt = question, stratum: String
             if s.task == .tree {
-                guard let parsed = try? AffectiveTree.parse(description: s.content["answer"]?.stringValue ?? "") else { continue }
+                guard let parsed = try? AffectiveTree.parse(description: s.content["answer"]?.stringValue ?? "") else { return }
                 task = "affective_tree"
                 tree = .string(parsed.json.canonical)
                 stratum = parsed.emotions.map { AffectiveTree.normalise($0.item) }.sorted().joined(separator: ",")
@@ -49,31 +49,51 @@ enum RLExport {
                 }
                 stratum = (s.content["kind"]?.stringValue ?? "") + "|" + (s.content["label"]?.stringValue ?? "")
             } else {
-                continue
+                return
             }
-            guard let entry = video(s.clipUID, clip) else { continue }
+            guard let entry = video(s.clipUID, clip) else { return }
             let line: JSONValue = [
                 "messages": [["role": "user", "content": .string("<video>" + prompt)]],
                 "videos": [.string(entry)], "task": .string(task), "solution": solution, "tree": tree,
             ]
-            out.append(Row(uid: s.uid, source: clip.source, stratum: task + "|" + stratum, line: line))
+            try body(Row(uid: s.uid, source: clip.source, stratum: task + "|" + stratum, line: line))
         }
+    }
+
+    /// The rows of the RL export as a list (tests; the export streams them).
+    static func rows(store: Store, clips: [String: ExportClip], video: (String, ExportClip) -> String?) throws -> [Row] {
+        var out: [Row] = []
+        try forEachRow(store: store, clips: clips, video: video) { out.append($0) }
         return out
+    }
+
+    /// Chooses the sampled files' rows as they stream by: per source and stratum, the `cap` of smallest
+    /// rank, holding at most twice `cap` candidates per group.
+    struct Chooser {
+        let seed: String
+        let cap: Int
+        var groups: [String: [(rank: UInt64, uid: String)]] = [:]
+
+        mutating func add(_ r: Row) {
+            var h = SHA256Hasher()
+            h.update(seed + "|" + r.uid)
+            let key = r.source + "\u{0}" + r.stratum
+            groups[key, default: []].append((h.finalizeLeading64(), r.uid))
+            if groups[key]!.count > 2 * cap { groups[key] = Self.smallest(groups[key]!, cap) }
+        }
+
+        static func smallest(_ list: [(rank: UInt64, uid: String)], _ cap: Int) -> [(rank: UInt64, uid: String)] {
+            Array(list.sorted(by: { ($0.rank, $0.uid) < ($1.rank, $1.uid) }).prefix(cap))
+        }
+
+        var chosen: Set<String> { Set(groups.values.flatMap { Self.smallest($0, cap).map(\.uid) }) }
     }
 
     /// The rows chosen for the sampled files: per source and stratum, the `cap` of smallest rank.
     static func sampled(_ rows: [Row], seed: String, cap: Int) -> Set<String> {
-        var groups: [String: [(rank: UInt64, uid: String)]] = [:]
-        for r in rows {
-            var h = SHA256Hasher()
-            h.update(seed + "|" + r.uid)
-            groups[r.source + "\u{0}" + r.stratum, default: []].append((h.finalizeLeading64(), r.uid))
-        }
-        var chosen = Set<String>()
-        for list in groups.values {
-            for c in list.sorted(by: { ($0.rank, $0.uid) < ($1.rank, $1.uid) }).prefix(cap) { chosen.insert(c.uid) }
-        }
-        return chosen
+        var c = Chooser(seed: seed, cap: cap)
+        for r in rows { c.add(r) }
+        return c.chosen
     }
 }
 
@@ -82,10 +102,12 @@ extension Exporter {
     func writeRL(store: Store, writer: ShardWriter, sinks: inout [String: ShardSink], meta: inout [String: ExportedFile],
                  used: inout VideosUsed) throws {
         let clips = try store.withExportReader { try $0.clips() }
-        let rows = try RLExport.rows(store: store, clips: clips) { uid, clip in used.entry(uid: uid, clip) }
-        let chosen = RLExport.sampled(rows, seed: settings.seed, cap: settings.sampledPerLabel)
-        for set in ["full", "sampled"] {
-            for row in rows where set == "full" || chosen.contains(row.uid) {
+        // Two passes through a cursor: the first chooses the sampled rows, the second writes both files.
+        var chooser = RLExport.Chooser(seed: settings.seed, cap: settings.sampledPerLabel)
+        try RLExport.forEachRow(store: store, clips: clips, video: { uid, clip in used.entry(uid: uid, clip) }) { chooser.add($0) }
+        let chosen = chooser.chosen
+        try RLExport.forEachRow(store: store, clips: clips, video: { uid, clip in used.entry(uid: uid, clip) }) { row in
+            for set in ["full", "sampled"] where set == "full" || chosen.contains(row.uid) {
                 let path = "jsons/train/\(RLExport.directory)/\(set)/\(row.source)_rl.jsonl" + (settings.zstd ? ".zst" : "")
                 let sink: ShardSink
                 if let s = sinks[path] { sink = s } else {

@@ -12,6 +12,14 @@ import NIOPosix
 enum StandinServer {
     /// Serves until a stop signal; returns the process exit status.
     static func run(_ options: StandinOptions) -> Int32 {
+        // A child inherits its parent thread's signal mask: started from a thread that blocks SIGTERM
+        // (a test's dispatch worker), the stand-in would never see the signal that stops it. Unblocked
+        // here, before the event-loop threads exist, so they inherit the unblocked mask too.
+        var stopSignals = sigset_t()
+        sigemptyset(&stopSignals)
+        sigaddset(&stopSignals, SIGTERM)
+        sigaddset(&stopSignals, SIGINT)
+        pthread_sigmask(SIG_UNBLOCK, &stopSignals, nil)
         let standin = Standin(options: options)
         let group = MultiThreadedEventLoopGroup(numberOfThreads: options.threads)
         defer { try? group.syncShutdownGracefully() }
