@@ -1,4 +1,5 @@
 import Foundation
+import EmoCFG
 
 /// The report's charts as inline SVG, so the page needs no script and no network. Every bar is a
 /// `<rect class="bar">` with a `<title>` tooltip giving its value, and every chart is an
@@ -159,19 +160,5 @@ enum SVGChart {
     }
 
     /// Text safe in HTML and XML content and in quoted attributes.
-    static func escape(_ s: String) -> String {
-        var out = ""
-        out.reserveCapacity(s.count)
-        for c in s {
-            switch c {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "'": out += "&#39;"
-            default: out.append(c)
-            }
-        }
-        return out
-    }
+    static func escape(_ s: String) -> String { MarkupEscape.escape(s) }
 }

@@ -1,23 +1,10 @@
 import Foundation
+import EmoCFG
 
 /// Small helpers for the server-rendered pages: escaping, URLs, the page frame.
 enum HTML {
     /// Text escaped for HTML content and attribute values.
-    static func esc(_ s: String) -> String {
-        var out = ""
-        out.reserveCapacity(s.utf8.count)
-        for c in s {
-            switch c {
-            case "&": out += "&amp;"
-            case "<": out += "&lt;"
-            case ">": out += "&gt;"
-            case "\"": out += "&quot;"
-            case "'": out += "&#39;"
-            default: out.append(c)
-            }
-        }
-        return out
-    }
+    static func esc(_ s: String) -> String { MarkupEscape.escape(s) }
 
     /// `s` percent-encoded for a query value (only unreserved characters stay).
     static func q(_ s: String) -> String {
