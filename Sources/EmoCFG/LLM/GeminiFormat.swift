@@ -6,10 +6,14 @@ public struct GeminiFormat: WireFormat {
 
     /// The model name is percent-escaped: a space, `?` or `#` in it would otherwise change the URL.
     public func url(for model: ModelConfig) -> String {
+        model.baseURL + "/v1beta/models/\(Self.pathName(model.model)):generateContent"
+    }
+
+    /// A model name as a URL path segment (also for Batch Mode's `:batchGenerateContent`).
+    static func pathName(_ model: String) -> String {
         var allowed = CharacterSet.urlPathAllowed
         allowed.remove(charactersIn: ":?#")
-        let name = model.model.addingPercentEncoding(withAllowedCharacters: allowed) ?? model.model
-        return model.baseURL + "/v1beta/models/\(name):generateContent"
+        return model.addingPercentEncoding(withAllowedCharacters: allowed) ?? model
     }
 
     public func headers(for model: ModelConfig, key: String?) -> [(String, String)] {

@@ -99,6 +99,9 @@ public struct BatchKeyOutcome: Sendable, Equatable {
 }
 
 extension Store {
+    /// The final job states as an SQL list (`'completed', 'failed', …`), for "not final" queries.
+    static let finalBatchStates = BatchJob.State.allCases.filter(\.isFinal).map { "'\($0.rawValue)'" }.joined(separator: ", ")
+
     /// Writes a job and its keys in one transaction, before anything about it is sent.
     public func insertBatchJob(_ job: BatchJob, keys: [String]) throws {
         try write { db in
@@ -171,8 +174,7 @@ extension Store {
     /// Every job, oldest first; `open`: only those not final.
     public func batchJobs(open: Bool = false) throws -> [BatchJob] {
         try read { db in
-            let final = BatchJob.State.allCases.filter(\.isFinal).map { "'\($0.rawValue)'" }.joined(separator: ", ")
-            return try Row.fetchAll(db, sql: "SELECT * FROM batch_jobs" + (open ? " WHERE state NOT IN (\(final))" : "") + " ORDER BY rowid")
+            return try Row.fetchAll(db, sql: "SELECT * FROM batch_jobs" + (open ? " WHERE state NOT IN (\(Store.finalBatchStates))" : "") + " ORDER BY rowid")
                 .map(Store.decodeJob)
         }
     }
@@ -189,10 +191,9 @@ extension Store {
     /// Keys carried by jobs that are not final, with their job: a key there is not sent again.
     public func batchKeysInFlight() throws -> [String: String] {
         try read { db in
-            let final = BatchJob.State.allCases.filter(\.isFinal).map { "'\($0.rawValue)'" }.joined(separator: ", ")
             var out: [String: String] = [:]
             let rows = try Row.fetchCursor(db, sql: """
-                SELECT k.key, k.job_id FROM batch_job_keys k JOIN batch_jobs j ON j.id = k.job_id WHERE j.state NOT IN (\(final))
+                SELECT k.key, k.job_id FROM batch_job_keys k JOIN batch_jobs j ON j.id = k.job_id WHERE j.state NOT IN (\(Store.finalBatchStates))
                 """)
             while let r = try rows.next() { out[r[0]] = r[1] }
             return out
@@ -212,8 +213,7 @@ extension Store {
     /// True when some job is not final (an online run then checks its keys before sending).
     public func hasOpenBatchJobs() throws -> Bool {
         try read { db in
-            let final = BatchJob.State.allCases.filter(\.isFinal).map { "'\($0.rawValue)'" }.joined(separator: ", ")
-            return try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM batch_jobs WHERE state NOT IN (\(final)))") ?? false
+            return try Bool.fetchOne(db, sql: "SELECT EXISTS (SELECT 1 FROM batch_jobs WHERE state NOT IN (\(Store.finalBatchStates)))") ?? false
         }
     }
 }

@@ -23,11 +23,7 @@ struct GeminiBatchAPI: BatchAPI {
 
     static func displayName(_ jobID: String) -> String { "emocfg-\(jobID)" }
 
-    var modelPath: String {
-        var allowed = CharacterSet.urlPathAllowed
-        allowed.remove(charactersIn: ":?#")
-        return model.model.addingPercentEncoding(withAllowedCharacters: allowed) ?? model.model
-    }
+    var modelPath: String { GeminiFormat.pathName(model.model) }
 
     /// `{"key":"<key>","request":<body>}`: an inline request is cut out of it without parsing.
     func line(key: String, body: Data) -> Data {
