@@ -5,18 +5,25 @@ Reads an emocfg store (SQLite) and writes the same bytes as `emocfg export` for
   jsons/{train,test}/<dir>/{full,sampled}/<Source>_<task>.jsonl   every shard
   jsons/test/<dir>/<evaluation file>.json                          the 22 evaluation files
   anno/QA_test_sampling_all/QA_test_sampling_all.json              the QA ground truth (a JSON array)
+  jsons/train/rl/{full,sampled}/<Source>_rl.jsonl                  the GRPO rows (tree and multiple-choice rewards)
   jsons/curation/vN/source.txt                                     one per mix of the default curriculum
 It does not write receipts, line indexes or video links, and it takes each clip's side from the
 `clip_splits` table (an `emocfg export` decides and records them first). It only reads the store.
 
-Standard library only. Two passes over one snapshot: the first picks the sampled sets, the second
-renders every accepted sample (json.loads of its content, the ms-swift dict, json.dumps) and writes it.
+Standard library, and emocfg's reward plugin for the affective trees. Two passes over one snapshot:
+the first picks the sampled sets, the second renders every accepted sample (json.loads of its
+content, the ms-swift dict, json.dumps) and writes it.
 """
 import argparse
 import hashlib
 import json
 import os
 import sqlite3
+import sys
+
+# The affective tree's parsing, structure checks and label normalisation: emocfg's reward plugin.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "plugins"))
+from affective_tree_reward import extract_tree, normalise, tree_problems  # noqa: E402
 
 # name, folder under jsons/test/, rule: ("instruct", source, family, form) | ("captions",) | ("qa",)
 EVALUATION_FILES = [
@@ -54,7 +61,8 @@ CURRICULUM = [
     ("expression", ["attribute", "expression"]),
     ("emotion", ["attribute", "expression", "emotion"]),
     ("rationale", ["attribute", "expression", "emotion", "rationale"]),
-    ("all", ["attribute", "expression", "emotion", "rationale", "caption", "qa"]),
+    ("all", ["attribute", "expression", "emotion", "rationale", "caption", "qa", "tree"]),
+    ("rl", ["rl"]),
 ]
 
 
@@ -80,6 +88,71 @@ def dumps(obj):
     # U+2028, U+2029 and U+0085 escaped: str.splitlines (VidEmo's evaluation reads with it) breaks there.
     return (json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
             .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029").replace("\u0085", "\\u0085"))
+
+
+def canonical(value):
+    """A tree's JSON text as emocfg's `JSONValue.canonical` writes it: keys sorted, no spaces; in
+    strings only `"`, `\\`, \\n, \\r, \\t and \\u00XX for the other control characters are escaped."""
+    if isinstance(value, dict):
+        return "{" + ",".join(canonical(k) + ":" + canonical(value[k]) for k in sorted(value)) + "}"
+    if isinstance(value, list):
+        return "[" + ",".join(canonical(v) for v in value) + "]"
+    out = ['"']
+    for ch in value:
+        if ch == '"':
+            out.append('\\"')
+        elif ch == "\\":
+            out.append("\\\\")
+        elif ch == "\n":
+            out.append("\\n")
+        elif ch == "\r":
+            out.append("\\r")
+        elif ch == "\t":
+            out.append("\\t")
+        elif ord(ch) < 0x20:
+            out.append("\\u%04x" % ord(ch))
+        else:
+            out.append(ch)
+    out.append('"')
+    return "".join(out)
+
+
+def rl_row(stage, task, form, c):
+    """The GRPO row of an accepted train-side sample: (reward task, solution, tree text, prompt
+    extra, stratum), or None when no reward scores it."""
+    question = c.get("question") or ""
+    if not isinstance(question, str):
+        question = ""
+    if task == "tree":
+        answer = c.get("answer")
+        tree = extract_tree(answer if isinstance(answer, str) else "")
+        if tree is None or tree_problems(tree):
+            return None
+        # The tree as emocfg keeps it: the schema's fields only, lists in the order given.
+        kept = {"attributes": [{"id": a["id"], "aspect": a["aspect"], "item": a["item"]} for a in tree["attributes"]],
+                "expressions": [{"id": x["id"], "aspect": x["aspect"], "item": x["item"], "supported_by": list(x["supported_by"])}
+                                for x in tree["expressions"]],
+                "emotions": [{"id": m["id"], "item": m["item"], "supported_by": list(m["supported_by"])} for m in tree["emotions"]]}
+        stratum = ",".join(sorted(normalise(m["item"]) for m in tree["emotions"]))
+        return "affective_tree", None, canonical(kept), question, "affective_tree|" + stratum
+    letters = c.get("answer_letters")
+    if form == "mcq" and isinstance(letters, str) and letters:
+        kind = "mcq_accuracy" if len(letters) == 1 else "mcq_f1"
+        options = c.get("options")
+        prompt = question
+        if isinstance(options, list):
+            options = [o for o in options if isinstance(o, str)]
+            # The options follow the question unless it shows the first one already.
+            if options and not (options[0] and options[0] in question):
+                prompt += "\n" + "\n".join(options)
+        family, label = c.get("kind"), c.get("label")
+        stratum = "|".join([kind, family if isinstance(family, str) else "", label if isinstance(label, str) else ""])
+        return kind, letters, None, prompt, stratum
+    return None
+
+
+def rl_candidate(stage, form):
+    return stage == "tree" or (stage == "instruct" and form == "mcq")
 
 
 PUBLISHED_FOLDERS = {
@@ -111,25 +184,39 @@ def main():
 
     # Pass 1: the sampled sets. Per shard and stratum (the sample's label, else its QA aspect, else
     # its clip's label), the `cap` samples with the smallest rank, ties by position.
+    # The GRPO rows' strata too: per source, the reward task and the tree's emotions or the family and label.
     strata = {}
-    for index, (uid, clip_uid, task, form, label, aspect) in enumerate(con.execute(
-            "SELECT uid, clip_uid, task, form, json_extract(content, '$.label'), json_extract(content, '$.aspect')"
+    rl_strata = {}
+    for index, (uid, clip_uid, stage, task, form, label, aspect, answer, letters, family) in enumerate(con.execute(
+            "SELECT uid, clip_uid, stage, task, form, json_extract(content, '$.label'), json_extract(content, '$.aspect'),"
+            " CASE WHEN stage = 'tree' THEN json_extract(content, '$.answer') END,"
+            " CASE WHEN stage IN ('tree', 'instruct') AND form = 'mcq' THEN json_extract(content, '$.answer_letters') END,"
+            " CASE WHEN stage IN ('tree', 'instruct') AND form = 'mcq' THEN json_extract(content, '$.kind') END"
             " FROM samples WHERE status = 'accepted' ORDER BY uid")):
         clip = clips.get(clip_uid)
         if clip is None:
             continue
         source, _, side, clip_label = clip
         directory = folder(task, form)
-        if directory == "rationale" and side == "test":
+        if directory in ("rationale", "tree") and side == "test":
             continue
+        r = rank(args.seed, uid)
         if label is None:
             label = aspect if aspect is not None else (clip_label if clip_label is not None else "")
-        strata.setdefault((side, directory, source, task, label), []).append((rank(args.seed, uid), index))
+        strata.setdefault((side, directory, source, task, label), []).append((r, index))
+        if side == "train" and rl_candidate(stage, form):
+            row = rl_row(stage, task, form, {"answer": answer, "answer_letters": letters, "kind": family, "label": label})
+            if row is not None:
+                rl_strata.setdefault((source, row[4]), []).append((r, index))
     selected = set()
     for candidates in strata.values():
         candidates.sort()
         selected.update(index for _, index in candidates[:cap])
-    del strata
+    rl_selected = set()
+    for candidates in rl_strata.values():
+        candidates.sort()
+        rl_selected.update(index for _, index in candidates[:cap])
+    del strata, rl_strata
 
     # Pass 2: every accepted sample once, to its full shard, its sampled shard and evaluation files.
     out = args.out
@@ -167,7 +254,7 @@ def main():
             continue
         source, path, side, _ = clip
         directory = folder(task, form)
-        if directory == "rationale" and side == "test":
+        if directory in ("rationale", "tree") and side == "test":
             continue
         c = json.loads(content)
         question = c.get("question") or ""
@@ -191,6 +278,17 @@ def main():
         sampled = index in selected
         if sampled:
             write(shard_path(side, directory, "sampled", source, task), line)
+        if side == "train" and rl_candidate(stage, form):
+            row = rl_row(stage, task, form, c)
+            if row is not None:
+                kind, solution, tree, prompt, _ = row
+                rl = dumps({"messages": [{"role": "user", "content": "<video>" + prompt}], "videos": [video],
+                            "task": kind, "solution": solution, "tree": tree})
+                rl_full = shard_path("train", "rl", "full", source, "rl")
+                write(rl_full, rl)
+                tasks[rl_full] = "rl"
+                if index in rl_selected:
+                    write(shard_path("train", "rl", "sampled", source, "rl"), rl)
         if side != "test":
             continue
         aspect = c.get("aspect")

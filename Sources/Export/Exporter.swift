@@ -122,14 +122,6 @@ public struct Exporter {
             sinks.values.forEach { $0.abandon() }
             throw error
         }
-        // The RL shards (jsons/train/rl/), from the same store: finished and listed with the rest below.
-        do {
-            try writeRL(store: store, writer: writer, sinks: &sinks, meta: &meta, used: &used)
-        } catch {
-            try? writer.drain()
-            sinks.values.forEach { $0.abandon() }
-            throw error
-        }
 
         var files: [ExportedFile] = []
         var hashes: [String: [UInt64]] = [:]
@@ -298,8 +290,12 @@ public struct Exporter {
 
         var sources = Names(), sideNames = Names(), stages = Names(), tasks = Names(), forms = Names(), directories = Names()
         let train = sideNames.id("train"), test = sideNames.id("test")
-        let instruct = stages.id("instruct"), captionStage = stages.id("caption"), qaStage = stages.id("qa")
+        let instruct = stages.id("instruct"), captionStage = stages.id("caption"), qaStage = stages.id("qa"), treeStage = stages.id("tree")
         let rationale = directories.id("rationale"), trees = directories.id("tree")
+        let treeTask = tasks.id(SampleTask.tree.rawValue), mcq = forms.id(SampleForm.mcq.rawValue)
+        /// The RL shard of each source (`jsons/train/rl/full/<Source>_rl.jsonl`), by source number.
+        var rlShardOf: [Int: Int32] = [:]
+        var rlLine: [UInt8] = [], rlStratum: [UInt8] = []
         var sourceRules: [[(family: [UInt8], form: [UInt8], sink: ShardSink)]] = []
         var directoryOf: [Int: Int] = [:]
         var shardOf: [Int: Int32] = [:]
@@ -393,7 +389,8 @@ public struct Exporter {
             // The line: the question (with its options unless it shows them), the letters or the answer.
             let question = row.question ?? empty
             var shown: JSONLine.Options?
-            if let text = row.options, JSONLine.decodeOptions(text, into: &options), !JSONLine.showsAll(question, options) { shown = options }
+            let hasOptions = row.options.map { JSONLine.decodeOptions($0, into: &options) } ?? false
+            if hasOptions, !JSONLine.showsAll(question, options) { shown = options }
             let answer = (row.answerLetters.map { $0.count > 0 } ?? false) ? row.answerLetters! : (row.answer ?? empty)
             line.removeAll(keepingCapacity: true)
             let videosAt = JSONLine.render(question: question, options: shown, answer: answer, quotedVideo: c.quotedVideo, into: &line)
@@ -401,8 +398,8 @@ public struct Exporter {
 
             // The evaluation files that take every matching sample; the sampled ones are filled later.
             var evaluationTarget: Int8 = 0, aspect: Int8 = -1
+            let stage = stages.id(row.stage)
             if c.side != train {
-                let stage = stages.id(row.stage)
                 if stage == instruct, let kind = row.kind {
                     for rule in sourceRules[c.source] where Self.equal(rule.family, kind) && Self.equal(rule.form, row.form) {
                         rule.sink.append(line)
@@ -421,28 +418,66 @@ public struct Exporter {
             var hasher = seedHasher
             hasher.update(UnsafeRawBufferPointer(row.uid))
             let rank = hasher.finalizeLeading64()
-            let (i, new): (Int, Bool)
+            /// Offers a line of `shard` to the sampled set of its stratum.
+            func offer(_ shard: Int32, _ stratum: UnsafeBufferPointer<UInt8>, offset: Int64, length: Int, videosAt: Int,
+                       evaluation: Int8, aspect: Int8) {
+                let (i, new) = strata.index(UInt32(shard), stratum)
+                if new {
+                    candidates.append([])
+                    limits.append(nil)
+                }
+                // A stratum that has been trimmed keeps only newcomers ranked before its last kept sample.
+                if let limit = limits[i], rank >= limit { return }
+                candidates[i].append(Candidate(rank: rank, index: index, offset: offset, length: Int32(length),
+                                               videosAt: Int32(videosAt), shard: shard, evaluation: evaluation, aspect: aspect))
+                // Keep each stratum's list bounded: trim to the cap whenever it doubles.
+                if candidates[i].count >= 2 * cap + 64 {
+                    candidates[i].sort { ($0.rank, $0.index) < ($1.rank, $1.index) }
+                    candidates[i].removeLast(candidates[i].count - cap)
+                    limits[i] = candidates[i][cap - 1].rank
+                }
+            }
             if let label = row.label ?? row.aspect {
-                (i, new) = strata.index(UInt32(shard), label)
+                offer(shard, label, offset: offset, length: line.count, videosAt: videosAt, evaluation: evaluationTarget, aspect: aspect)
             } else if let label = c.label {
-                (i, new) = label.withUnsafeBufferPointer { strata.index(UInt32(shard), $0) }
+                label.withUnsafeBufferPointer { offer(shard, $0, offset: offset, length: line.count, videosAt: videosAt, evaluation: evaluationTarget, aspect: aspect) }
             } else {
-                (i, new) = strata.index(UInt32(shard), empty)
+                offer(shard, empty, offset: offset, length: line.count, videosAt: videosAt, evaluation: evaluationTarget, aspect: aspect)
             }
-            if new {
-                candidates.append([])
-                limits.append(nil)
+
+            // The RL row (jsons/train/rl/, see `RLExport`): a train-side tree sample whose answer holds a
+            // valid tree, or a multiple-choice instruct sample with its right letters. Its sampled set is
+            // chosen per source and stratum (the reward task, then the tree's emotions or the family and label).
+            guard c.side == train, stage == treeStage || (stage == instruct && form == mcq) else { return }
+            rlLine.removeAll(keepingCapacity: true)
+            rlStratum.removeAll(keepingCapacity: true)
+            if task == treeTask {
+                guard let tree = try? AffectiveTree.parse(description: String(decoding: row.answer ?? empty, as: UTF8.self)) else { return }
+                RLExport.render(prompt: question, options: nil, task: "affective_tree", solution: nil, tree: tree.json.canonical,
+                                quotedVideo: c.quotedVideo, into: &rlLine)
+                RLExport.stratum(tree: tree, into: &rlStratum)
+            } else if form == mcq, let letters = row.answerLetters, letters.count > 0 {
+                let task: StaticString = RLExport.letterCount(letters) == 1 ? "mcq_accuracy" : "mcq_f1"
+                // The options follow the question unless it shows the first of them already.
+                let listed = hasOptions && options.bytes.withUnsafeBufferPointer { !JSONLine.contains(question, UnsafeBufferPointer(rebasing: $0[options.ranges[0]])) }
+                RLExport.render(prompt: question, options: listed ? options : nil, task: task, solution: letters, tree: nil,
+                                quotedVideo: c.quotedVideo, into: &rlLine)
+                RLExport.stratum(task: task, kind: row.kind ?? empty, label: row.label ?? empty, into: &rlStratum)
+            } else {
+                return
             }
-            // A stratum that has been trimmed keeps only newcomers ranked before its last kept sample.
-            if let limit = limits[i], rank >= limit { return }
-            candidates[i].append(Candidate(rank: rank, index: index, offset: offset, length: Int32(line.count),
-                                           videosAt: Int32(videosAt), shard: shard, evaluation: evaluationTarget, aspect: aspect))
-            // Keep each stratum's list bounded: trim to the cap whenever it doubles.
-            if candidates[i].count >= 2 * cap + 64 {
-                candidates[i].sort { ($0.rank, $0.index) < ($1.rank, $1.index) }
-                candidates[i].removeLast(candidates[i].count - cap)
-                limits[i] = candidates[i][cap - 1].rank
+            let rlShard: Int32
+            if let s = rlShardOf[c.source] { rlShard = s } else {
+                let key = ShardKey(side: "train", directory: RLExport.directory, source: sources.string(c.source), task: RLExport.directory)
+                let full = key.path("full", zstd: zstd)
+                let s = try sink(full, ExportedFile(path: full, set: "full", side: key.side, directory: key.directory, source: key.source,
+                                                    task: key.task, lines: 0, sha256: ""), index: true)
+                rlShard = Int32(shards.count)
+                shards.append((key, s))
+                rlShardOf[c.source] = rlShard
             }
+            let rlOffset = shards[Int(rlShard)].full.append(rlLine)
+            rlStratum.withUnsafeBufferPointer { offer(rlShard, $0, offset: rlOffset, length: rlLine.count, videosAt: 0, evaluation: 0, aspect: -1) }
         }
 
         // The sampled sets, each in its full shard's order, read back from the full shard's file.

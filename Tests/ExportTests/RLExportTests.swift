@@ -28,7 +28,7 @@ final class RLExportTests: XCTestCase {
 
     /// RAVDESS and MAFW with their instruct samples, and an accepted tree sample for every clip
     /// (one of them a rewrite whose tree no longer parses).
-    func prepare() throws -> ExportResult {
+    func prepare(extra: ([StoredClip]) -> [NewSample] = { _ in [] }) throws -> ExportResult {
         let config = try SourcesConfig.load(repo.appendingPathComponent("samples/sources.yaml"), adapters: AdapterRegistry.names)
         let s = store!
         _ = try blocking { try await IngestRunner(store: s, config: config, jobs: 2).run(sources: ["RAVDESS", "MAFW"]) }
@@ -40,7 +40,7 @@ final class RLExportTests: XCTestCase {
                       content: ["question": "Describe the cues, expression and emotion. End with <tree>…</tree>.",
                                 "answer": .string(i == 0 ? "a rewrite without its block" : block)],
                       promptID: "tree/tree", promptHash: "h", model: "text", status: .accepted)
-        })
+        } + extra(clips))
         var settings = ExportSettings()
         settings.testFraction = 0.5
         settings.seed = "test"
@@ -114,6 +114,107 @@ final class RLExportTests: XCTestCase {
         let mix = try XCTUnwrap(result.versions.first { $0.mix == "rl" })
         XCTAssertEqual(Set(mix.shards.map(\.path)), ["jsons/train/rl/full/MAFW_rl.jsonl", "jsons/train/rl/full/RAVDESS_rl.jsonl"])
         XCTAssertEqual(try Curation(out: out).reproduce(mix.version).lines, mix.lines)
+    }
+
+    /// The export renders RL rows on its single pass from raw bytes; this is the same definition
+    /// written plainly over decoded samples (the implementation before that pass took it over). The
+    /// files must hold exactly these rows, in uid order, and the sampled files exactly its choice.
+    func test_rl_files_hold_the_rows_and_the_sampled_choice_of_a_plain_reading_of_the_store() throws {
+        // A prompt with characters that need escaping, and a multiple-choice question that shows its first option.
+        let result = try prepare(extra: { clips in
+            clips.map { NewSample(uid: "instruct/zz-escapes/\($0.uid)", clipUID: $0.uid, stage: "instruct", task: .emotion, form: .mcq,
+                       content: ["question": "Which?\u{2028}\t\"quoted\" \\ (A) calm", "kind": "emotion", "label": "calm",
+                                 "options": ["(A) calm", "(B) sad\u{8}"], "answer_letters": "A", "answer": "A"],
+                       promptID: "p", promptHash: "h", model: nil, status: .accepted) }
+        })
+        let sides = try store.clipSplits()
+        let clips = Dictionary(uniqueKeysWithValues: try store.clips().filter { $0.status == .ok }.map { ($0.uid, $0) })
+        struct Row { var uid: String; var group: String; var line: JSONValue }
+        var expected: [String: [Row]] = [:]
+        for s in try store.samples().filter({ $0.status == .accepted }).sorted(by: { $0.uid < $1.uid }) {
+            guard s.stage == "tree" || (s.form == .mcq && s.stage == "instruct"),
+                  let clip = clips[s.clipUID], sides[s.clipUID] == "train" else { continue }
+            let question = s.content["question"]?.stringValue ?? ""
+            var task: String, solution: JSONValue = .null, tree: JSONValue = .null, prompt = question, stratum: String
+            if s.task == .tree {
+                guard let parsed = try? AffectiveTree.parse(description: s.content["answer"]?.stringValue ?? "") else { continue }
+                task = "affective_tree"
+                tree = .string(parsed.json.canonical)
+                stratum = parsed.emotions.map { AffectiveTree.normalise($0.item) }.sorted().joined(separator: ",")
+            } else if s.form == .mcq, let letters = s.content["answer_letters"]?.stringValue, !letters.isEmpty {
+                task = letters.count == 1 ? "mcq_accuracy" : "mcq_f1"
+                solution = .string(letters)
+                if let options = s.content["options"]?.arrayValue?.compactMap(\.stringValue), let first = options.first, !question.contains(first) {
+                    prompt += "\n" + options.joined(separator: "\n")
+                }
+                stratum = (s.content["kind"]?.stringValue ?? "") + "|" + (s.content["label"]?.stringValue ?? "")
+            } else {
+                continue
+            }
+            let video = "videos/\(result.folders[clip.source] ?? clip.source)/\(clip.record.path)"
+            expected[clip.source, default: []].append(Row(uid: s.uid, group: task + "|" + stratum, line: [
+                "messages": [["role": "user", "content": .string("<video>" + prompt)]],
+                "videos": [.string(video)], "task": .string(task), "solution": solution, "tree": tree,
+            ]))
+        }
+        XCTAssertTrue(expected["MAFW"]?.contains { $0.uid.hasPrefix("instruct/zz-escapes/") } ?? false)
+        XCTAssertEqual(Set(result.files.filter { $0.directory == "rl" }.map(\.source)), Set(expected.keys))
+        for (source, rows) in expected {
+            let full = try XCTUnwrap(result.files.first { $0.path == "jsons/train/rl/full/\(source)_rl.jsonl" })
+            XCTAssertEqual(try self.rows(full), rows.map(\.line), source)
+            // Per stratum, the `sampled_per_label` (1 here) of smallest rank SHA-256(seed|uid).
+            var best: [String: (rank: UInt64, uid: String)] = [:]
+            for r in rows {
+                var h = SHA256Hasher()
+                h.update("test|" + r.uid)
+                let rank = h.finalizeLeading64()
+                if let b = best[r.group], (b.rank, b.uid) < (rank, r.uid) { continue }
+                best[r.group] = (rank, r.uid)
+            }
+            let chosen = Set(best.values.map(\.uid))
+            let sampled = try XCTUnwrap(result.files.first { $0.path == "jsons/train/rl/sampled/\(source)_rl.jsonl" })
+            XCTAssertEqual(try self.rows(sampled), rows.filter { chosen.contains($0.uid) }.map(\.line), source)
+        }
+        // The escapes are those of the SFT lines (U+2028 escaped; \b as Python writes it).
+        let mafw = try String(contentsOf: out.appendingPathComponent("jsons/train/rl/full/MAFW_rl.jsonl"), encoding: .utf8)
+        let line = try XCTUnwrap(mafw.split(separator: "\n").first { $0.contains("quoted") })
+        XCTAssertTrue(line.contains(#"Which?\u2028\t\"quoted\" \\ (A) calm","role""#), String(line))
+    }
+
+    /// `emocfg-bench export` compares emocfg with `scripts/export_baseline.py` byte for byte on a
+    /// store without trees; here the script runs on a store with tree samples (one broken), MCQ rows
+    /// and escapes, and every file it writes must equal emocfg's, RL files and curation versions included.
+    func test_the_python_baseline_writes_the_same_bytes_as_the_export_rl_files_included() throws {
+        _ = try prepare(extra: { clips in
+            clips.map { NewSample(uid: "instruct/zz-escapes/\($0.uid)", clipUID: $0.uid, stage: "instruct", task: .emotion, form: .mcq,
+                                  content: ["question": "Which?\u{2028}\t\"quoted\" \\ (A) calm", "kind": "emotion", "label": "calm",
+                                            "options": ["(A) calm", "(B) sad\u{8}"], "answer_letters": "A", "answer": "A"],
+                                  promptID: "p", promptHash: "h", model: nil, status: .accepted) }
+        })
+        let python = out.appendingPathComponent("python")
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = ["python3", repo.appendingPathComponent("scripts/export_baseline.py").path, "--db", store.path,
+                       "--out", python.path, "--seed", "test", "--sampled-per-label", "1"]
+        let e = out.appendingPathComponent("baseline.err")
+        FileManager.default.createFile(atPath: e.path, contents: nil)
+        p.standardError = try FileHandle(forWritingTo: e)
+        do { try p.run() } catch { throw XCTSkip("python3 is not installed: cannot run the baseline") }
+        p.waitUntilExit()
+        if p.terminationStatus == 127 { throw XCTSkip("python3 is not installed: cannot run the baseline") }
+        XCTAssertEqual(p.terminationStatus, 0, (try? String(contentsOf: e, encoding: .utf8)) ?? "")
+        let written = try XCTUnwrap(FileManager.default.subpathsOfDirectory(atPath: python.path)).filter {
+            var dir: ObjCBool = false
+            return FileManager.default.fileExists(atPath: python.appendingPathComponent($0).path, isDirectory: &dir) && !dir.boolValue
+        }
+        XCTAssertTrue(written.contains("jsons/train/rl/full/MAFW_rl.jsonl"))
+        XCTAssertTrue(written.contains("jsons/curation/v6/source.txt"))
+        XCTAssertTrue(written.contains("jsons/train/tree/full/MAFW_tree.jsonl"))
+        for path in written {
+            let a = try Data(contentsOf: python.appendingPathComponent(path))
+            let b = try? Data(contentsOf: out.appendingPathComponent(path))
+            XCTAssertEqual(a, b, "\(path) differs between the script and emocfg")
+        }
     }
 
     func test_rl_shards_load_with_hugging_face_datasets() throws {

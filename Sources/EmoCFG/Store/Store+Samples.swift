@@ -35,19 +35,6 @@ extension Store {
         }
     }
 
-    /// Accepted samples, in uid order, one at a time through a cursor (memory stays flat over millions):
-    /// those of `stages`, and of `mcqStages` only the multiple-choice ones.
-    public func forEachAcceptedSample(stages: [String], mcqStages: [String] = [], _ body: (NewSample) throws -> Void) throws {
-        try read { db in
-            func marks(_ n: Int) -> String { Array(repeating: "?", count: max(n, 1)).joined(separator: ", ") }
-            let sql = "SELECT * FROM samples WHERE status = 'accepted' AND (stage IN (\(marks(stages.count))) "
-                + "OR (form = 'mcq' AND stage IN (\(marks(mcqStages.count))))) ORDER BY uid"
-            let args = (stages.isEmpty ? [""] : stages) + (mcqStages.isEmpty ? [""] : mcqStages)
-            let rows = try Row.fetchCursor(db, sql: sql, arguments: StatementArguments(args))
-            while let r = try rows.next() { try body(Store.decodeSample(r)) }
-        }
-    }
-
     static func decodeSample(_ r: Row) -> NewSample {
         NewSample(
             uid: r["uid"], clipUID: r["clip_uid"], stage: r["stage"], task: SampleTask(rawValue: r["task"]) ?? .emotion,
