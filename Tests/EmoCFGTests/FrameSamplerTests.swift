@@ -112,6 +112,43 @@ final class FrameSamplerTests: XCTestCase {
         }
     }
 
+    // MARK: - One clip, several decoders
+
+    func test_targets_are_shared_among_decoders_only_where_keyframes_let_the_longest_share_beat_frame_threading() throws {
+        let targets = FrameSampler.targetTimes(start: 0, end: 10, count: 16)
+        // x264's default: keyframes at 0 and 250 of 300 frames; the share before 8.33 s is most of the work.
+        XCTAssertNil(FrameSampler.shares(targets: targets, keyframes: [0, 250.0 / 30], ways: 2))
+        // A keyframe every second: two shares of eight targets, each starting at its keyframe.
+        let ones = try XCTUnwrap(FrameSampler.shares(targets: targets, keyframes: (0..<10).map(Double.init), ways: 2))
+        XCTAssertEqual(ones, [0..<8, 8..<16])
+        // More decoders, more shares, together every target once and in order.
+        let four = try XCTUnwrap(FrameSampler.shares(targets: targets, keyframes: (0..<10).map(Double.init), ways: 4))
+        XCTAssertEqual(four.count, 4)
+        XCTAssertEqual(four.flatMap { Array($0) }, Array(0..<16))
+        // No index to start from, one decoder, or one target: nothing to share.
+        XCTAssertNil(FrameSampler.shares(targets: targets, keyframes: [], ways: 2))
+        XCTAssertNil(FrameSampler.shares(targets: targets, keyframes: (0..<10).map(Double.init), ways: 1))
+        XCTAssertNil(FrameSampler.shares(targets: [5], keyframes: (0..<10).map(Double.init), ways: 2))
+    }
+
+    func test_several_decoders_give_the_frames_one_decoder_gives() throws {
+        // counter.mp4 has a keyframe every 10 frames: its targets can be shared.
+        let cases: [(String, TimeWindow?, Int)] = [("counter.mp4", nil, 16), ("counter.mp4", nil, 50), ("counter.mp4", TimeWindow(start: 0.5, end: 1.7), 8),
+                                                   ("counter.mp4", TimeWindow(start: 0.2, end: 5), 4), ("counter.mp4", nil, 3)]
+        for (name, window, count) in cases {
+            var one = FrameSamplingOptions(count: count, pixelBudget: 20_000)
+            one.decoderThreads = 1
+            let expected = try FrameSampler.sample(video: media(name), window: window, options: one)
+            for ways in [2, 3] {
+                let shared = try XCTUnwrap(FrameSampler.sampleByGroups(video: media(name), window: window, options: FrameSamplingOptions(count: count, pixelBudget: 20_000), ways: ways),
+                                           "\(name) \(String(describing: window)) \(count) frames: not shared among \(ways) decoders")
+                XCTAssertEqual(shared, expected, "\(name) \(String(describing: window)) \(count) frames, \(ways) decoders")
+            }
+        }
+        // No keyframe index (MPEG-TS): one decoder does it.
+        XCTAssertNil(try FrameSampler.sampleByGroups(video: media("counter.ts"), window: nil, options: .init(), ways: 2))
+    }
+
     func test_a_target_just_before_a_keyframe_whose_decoding_time_is_earlier_still_gets_its_frame() throws {
         // Frame 19's keyframe neighbour (frame 20) is stored with an earlier decoding time, so a
         // seek by the index lands after the target; the reader must step back a group.

@@ -115,6 +115,7 @@ public enum FrameSampler {
         video path: String, window: TimeWindow? = nil, options: FrameSamplingOptions = .init()
     ) throws(FrameSamplingError) -> [SampledFrame] {
         try check(options, path: path)
+        if options.decoderThreads == nil, let frames = try sampleByGroups(video: path, window: window, options: options) { return frames }
         let encoder = try JPEGFrameEncoder(options: options, path: path)
         var out: [SampledFrame] = []
         try visit(video: path, window: window, count: options.count, decoderThreads: options.decoderThreads) { frame, index, time throws(FrameSamplingError) in
@@ -263,6 +264,128 @@ public enum FrameSampler {
 }
 
 extension FrameSampler {
+    /// How much sooner libavcodec's frame threading finishes one clip on two idle cores than one
+    /// thread (`emocfg-bench sample`: 1.24–1.36×). Splitting a clip among decoders must beat it.
+    static let frameThreadingGain = 1.3
+
+    /// One clip on idle cores, decoded by several single-threaded decoders at once, each from its
+    /// own keyframe (a group of pictures needs nothing before its keyframe): `sample(video:)`
+    /// when the workload rule gives the clip two or more threads and the clip's keyframes let its
+    /// targets be shared out so that the longest share is shorter than frame threading would make
+    /// the whole (`shares(targets:keyframes:ways:)`). Each decoder takes a run of consecutive
+    /// targets and behaves as the one decoder would from there, so the frames are the same
+    /// (exact decoding; a decoder starting at a keyframe is what a seek does anyway). Nil when it
+    /// does not pay, or when the clip needs the one decoder's edge cases (no frame at all).
+    static func sampleByGroups(video path: String, window: TimeWindow?, options: FrameSamplingOptions) throws(FrameSamplingError) -> [SampledFrame]? {
+        let inFlight = VideosInFlight.shared.enter()
+        defer { VideosInFlight.shared.leave() }
+        let ways = decoderThreads(videosInFlight: inFlight)
+        guard ways >= 2 else { return nil }
+        return try sampleByGroups(video: path, window: window, options: options, ways: ways)
+    }
+
+    /// `sampleByGroups(video:window:options:)` with up to `ways` decoders.
+    static func sampleByGroups(video path: String, window: TimeWindow?, options: FrameSamplingOptions, ways: Int) throws(FrameSamplingError) -> [SampledFrame]? {
+        var counted = 0
+        defer { for _ in 0..<counted { VideosInFlight.shared.leave() } }
+        let first = try VideoFrameReader(path: path, decoderThreads: 1)
+        let length = try first.duration()
+        var start = 0.0, end = length
+        if let window {
+            guard window.end > window.start, window.start < length else { return nil }  // the one decoder says why
+            start = max(0, window.start)
+            end = min(window.end, length)
+        }
+        let targets = targetTimes(start: start, end: end, count: options.count)
+        guard let shares = Self.shares(targets: targets, keyframes: first.keyframeTimes(), ways: ways), shares.count > 1 else { return nil }
+        // The other decoders count as videos in flight too, so that a clip opened meanwhile shares the cores with them.
+        for _ in 1..<shares.count { _ = VideosInFlight.shared.enter() }
+        counted = shares.count - 1
+
+        /// What one decoder took: (time, JPEG) of its targets in order, and whether the run ended
+        /// there (no frame, or a frame past the window's end): the one decoder would stop.
+        struct Share { var frames: [(time: Double, width: Int, height: Int, jpeg: Data)] = []; var stopped = false }
+        nonisolated(unsafe) var results = [Result<Share, FrameSamplingError>](repeating: .success(Share()), count: shares.count)
+        nonisolated(unsafe) let firstReader = first
+        let (from, to) = (start, end)
+        DispatchQueue.concurrentPerform(iterations: shares.count) { k in
+            results[k] = Result { () throws(FrameSamplingError) -> Share in
+                let reader = k == 0 ? firstReader : try VideoFrameReader(path: path, decoderThreads: 1)
+                let encoder = try JPEGFrameEncoder(options: options, path: path)
+                var share = Share()
+                var lastTime: Double?
+                for i in shares[k] {
+                    let next = i + 1 < targets.count ? targets[i + 1] : nil
+                    guard let frame = try reader.frame(at: targets[i], notBefore: from, next: next) else { share.stopped = true; break }
+                    let time = reader.seconds(of: frame)
+                    if time >= to { share.stopped = true; break }
+                    if let lastTime, time <= lastTime { continue }
+                    lastTime = time
+                    let (w, h, jpeg) = try encoder.encode(frame)
+                    share.frames.append((time, w, h, jpeg))
+                }
+                return share
+            }
+        }
+        var out: [SampledFrame] = []
+        var lastTime: Double?
+        for r in results {
+            let share = try r.get()
+            for f in share.frames {
+                if let lastTime, f.time <= lastTime { continue }
+                lastTime = f.time
+                out.append(SampledFrame(index: first.fps.map { Int((f.time * $0).rounded()) } ?? out.count, time: f.time,
+                                        width: f.width, height: f.height, jpeg: f.jpeg))
+            }
+            if share.stopped { break }
+        }
+        // Nothing at all (a window shorter than a frame, an undecodable file): the one decoder's rules and messages.
+        return out.isEmpty ? nil : out
+    }
+
+    /// Runs of consecutive targets for up to `ways` decoders, each starting at the keyframe before
+    /// its first target: the split whose longest run (in seconds decoded, counting a seek to a
+    /// keyframe past the previous target as the one decoder does) is shortest. Nil when that run
+    /// is not shorter than the whole divided by `frameThreadingGain` (one decoder with frame
+    /// threads is then as quick, with one file open), or without keyframes to start from.
+    static func shares(targets: [Double], keyframes: [Double], ways: Int) -> [Range<Int>]? {
+        let n = targets.count
+        guard ways >= 2, n >= 2, keyframes.count >= 2 else { return nil }
+        func keyframe(before t: Double) -> Double {
+            var lo = 0, hi = keyframes.count  // the last keyframe at or before t
+            while lo < hi { let mid = (lo + hi) / 2; if keyframes[mid] <= t { lo = mid + 1 } else { hi = mid } }
+            return lo == 0 ? 0 : keyframes[lo - 1]
+        }
+        let kf = targets.map(keyframe(before:))
+        // Seconds decoded for target i after target i - 1 in the same run, and as a run's first.
+        let onward = (0..<n).map { i in i == 0 ? targets[0] - kf[0] : targets[i] - max(targets[i - 1], kf[i]) }
+        let fresh = (0..<n).map { targets[$0] - kf[$0] }
+        func cost(_ r: Range<Int>) -> Double { fresh[r.lowerBound] + onward[(r.lowerBound + 1)..<r.upperBound].reduce(0, +) }
+        let whole = cost(0..<n)
+        // best[k][j]: the smallest longest run splitting targets 0..<j into k runs, and where the last one starts.
+        let k = min(ways, n)
+        var best = [[(cost: Double, from: Int)]](repeating: [(Double, Int)](repeating: (.infinity, 0), count: n + 1), count: k + 1)
+        best[0][0] = (0, 0)
+        for runs in 1...k {
+            for j in runs...n {
+                for i in (runs - 1)..<j where best[runs - 1][i].cost.isFinite {
+                    let c = max(best[runs - 1][i].cost, cost(i..<j))
+                    if c < best[runs][j].cost { best[runs][j] = (c, i) }
+                }
+            }
+        }
+        guard let runs = (2...k).min(by: { best[$0][n].cost < best[$1][n].cost }),
+              best[runs][n].cost * frameThreadingGain < whole else { return nil }
+        var out: [Range<Int>] = []
+        var j = n
+        for r in stride(from: runs, to: 0, by: -1) {
+            let i = best[r][j].from
+            out.append(i..<j)
+            j = i
+        }
+        return out.reversed()
+    }
+
     /// The decoder threads a video gets when its caller leaves the choice to the sampler: the
     /// cores shared out among the videos being decoded in this process at the moment it is opened
     /// (itself included), at least one. One video alone gets every core (libavcodec's frame

@@ -139,6 +139,18 @@ final class VideoFrameReader {
         Double(Self.pts(of: frame) - startPts) * timeBase
     }
 
+    /// Seconds from the start to each keyframe the container's index lists, in order (decoding
+    /// times in MP4, so B-frame reordering may put them a frame or two early); empty without an index.
+    func keyframeTimes() -> [Double] {
+        let n = avformat_index_get_entries_count(stream)
+        var out: [Double] = []
+        for i in 0..<max(0, n) {
+            guard let e = avformat_index_get_entry(stream, i)?.pointee, e.flags & AVINDEX_KEYFRAME != 0 else { continue }
+            out.append(Double(e.timestamp - startPts) * timeBase)
+        }
+        return out
+    }
+
     /// The video's length in seconds: from the stream, else the container, else the end of its
     /// last packet (found by reading the packets without decoding them).
     func duration() throws(FrameSamplingError) -> Double {
