@@ -264,7 +264,9 @@ func sampleBenchmark() throws {
         let seekCount = (try? FileManager.default.contentsOfDirectory(atPath: seekDir.path).count) ?? 0
 
         print("  \(label), \(w)x\(h) JPEGs at -q:v \(q)")
-        print(String(format: "    emocfg in-process, %d decoder threads   %7.3f s  CPU %6.3f s  (%d frames)", alone, emocfg, emocfgCPU, frames.count))
+        // The rule gives one clip alone every core: several one-thread decoders from their own keyframes where the
+        // keyframes allow a good split (`FrameSampler.shares`), else one decoder with frame threads.
+        print(String(format: "    emocfg in-process, %d cores (the rule)  %7.3f s  CPU %6.3f s  (%d frames)", alone, emocfg, emocfgCPU, frames.count))
         print(String(format: "    emocfg in-process, 1 decoder thread    %7.3f s  CPU %6.3f s  (the same frames)", emocfgOne, emocfgOneCPU))
         print(String(format: "    ffmpeg, one process, select filter     %7.3f s  CPU %6.3f s  (%d frames)  ratio %.1fx (1 thread: %.1fx), CPU %.1fx",
                      ffSelect, ffSelectCPU, selectCount, ffSelect / emocfg, ffSelect / emocfgOne, ffSelectCPU / emocfgCPU))
