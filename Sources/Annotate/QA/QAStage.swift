@@ -20,16 +20,17 @@ public struct QAStage: ModelStage {
         schema = try library.schema("qa", reading: Self.answerFields[0])
     }
 
+    /// Clips with no QA yet whose three captions are there: the newest version of each that the
+    /// committee has not rejected (`CaptionChain.latest`), so a clip whose caption was rewritten
+    /// before its QA ran gets QA from the rewrite, and none comes from a rejected caption.
     public func pendingItems(store: Store, sources: [String]?) throws -> [StageItem] {
         let captions = Dictionary(grouping: try store.samples(stage: "caption"), by: \.clipUID)
         let done = Set(try store.samples(stage: name).map(\.clipUID))
         return try usableClips(store: store, sources: sources).compactMap { clip in
-            guard !done.contains(clip.uid), let caps = captions[clip.uid], caps.count == 3 else { return nil }
-            return StageItem(id: clip.uid, clip: clip, inputs: caps.sorted { Self.order($0) < Self.order($1) })
+            guard !done.contains(clip.uid), let caps = CaptionChain.latest(captions[clip.uid] ?? []) else { return nil }
+            return StageItem(id: clip.uid, clip: clip, inputs: caps)
         }
     }
-
-    static func order(_ s: NewSample) -> Int { ["attribute": 0, "expression": 1, "emotion": 2][s.task.rawValue] ?? 3 }
 
     public func request(for item: StageItem, step: Int, previous: [JSONValue], frames: [LLMImage]) throws -> LLMRequest {
         let text = item.inputs.map { $0.content["answer"]?.stringValue ?? "" }
@@ -51,5 +52,20 @@ public struct QAStage: ModelStage {
                 promptID: prompt.id, promptHash: prompt.hash, model: model.alias, llmCall: answer.key,
                 parentUID: item.inputs.last?.uid)
         }
+    }
+}
+
+/// A clip's caption chain as the later stages read it.
+enum CaptionChain {
+    /// The attribute, expression and emotion captions, each the newest version (highest rewrite
+    /// round) the committee has not rejected; nil unless all three are there.
+    static func latest(_ captions: [NewSample]) -> [NewSample]? {
+        var latest: [SampleTask: NewSample] = [:]
+        for c in captions where c.status != .rejected {
+            if let have = latest[c.task], have.round >= c.round { continue }
+            latest[c.task] = c
+        }
+        let ordered = [SampleTask.attribute, .expression, .emotion].compactMap { latest[$0] }
+        return ordered.count == 3 ? ordered : nil
     }
 }

@@ -43,14 +43,7 @@ public struct TreeStage: ModelStage {
         let captions = Dictionary(grouping: try store.samples(stage: "caption"), by: \.clipUID)
         let rationales = Dictionary(grouping: try store.samples(stage: "rationale").filter { $0.status != .rejected }, by: \.clipUID)
         return try usableClips(store: store, sources: sources).compactMap { clip in
-            guard !done.contains(clip.uid), let caps = captions[clip.uid] else { return nil }
-            var latest: [SampleTask: NewSample] = [:]
-            for c in caps where c.status != .rejected {
-                if let have = latest[c.task], have.round >= c.round { continue }
-                latest[c.task] = c
-            }
-            let ordered = [SampleTask.attribute, .expression, .emotion].compactMap { latest[$0] }
-            guard ordered.count == 3 else { return nil }
+            guard !done.contains(clip.uid), let ordered = CaptionChain.latest(captions[clip.uid] ?? []) else { return nil }
             let emotionRoot = ordered[2].uid.components(separatedBy: "#r")[0]
             let rationale = rationales[clip.uid]?
                 .filter { ($0.parentUID ?? "").components(separatedBy: "#r")[0] == emotionRoot }
