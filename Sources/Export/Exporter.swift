@@ -334,7 +334,8 @@ public struct Exporter {
         var index = 0
         let empty = UnsafeBufferPointer<UInt8>(start: nil, count: 0)
 
-        let totals = try reader.forEachAcceptedRaw(counting: &tally) { row in
+        // SQLite is read on this thread while the loop runs on another (on one core, one thread does both).
+        let totals = try reader.forEachAcceptedRaw(counting: &tally, pipelined: ProcessInfo.processInfo.activeProcessorCount > 1) { row in
             defer { index += 1 }
             // The clip: consecutive samples mostly share one.
             let sameClip = row.clip >= 0 ? row.clip == lastNumber

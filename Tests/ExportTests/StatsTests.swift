@@ -382,6 +382,53 @@ final class StatsTests: XCTestCase {
         XCTAssertTrue(counted.stages.contains { $0.outcomes.rewritten > 0 }, "rewrites are counted")
     }
 
+    /// The export reads SQLite on one thread and runs its loop on another (`pipelined`): the loop
+    /// must see the rows, fields and clip numbers of the plain scan, in order, over many batches;
+    /// an error in the loop stops the reading and comes out.
+    func test_the_pipelined_scan_hands_the_loop_the_rows_of_the_plain_scan_and_its_errors() throws {
+        try populate()
+        try populateEdgeCases()
+        var r = SystemRandomNumberGenerator()
+        let extra = (0..<7_500).map { i -> NewSample in
+            var content: [String: JSONValue] = ["question": .string("q\(i) \(Int.random(in: 0..<1000, using: &r))"), "answer": .string(i % 7 == 0 ? "" : "a\u{0}\(i)")]
+            if i % 3 == 0 { content["options"] = ["(A) x", "(B) y"]; content["answer_letters"] = "A"; content["kind"] = "emotion" }
+            if i % 5 == 0 { content["label"] = .string("l\(i % 11)") }
+            if i % 4 == 0 { content["aspect"] = "Hair" }
+            return NewSample(uid: String(format: "zz/%05d", i), clipUID: "Alpha/\(1 + i % 3)", stage: i % 2 == 0 ? "instruct" : "qa", task: .emotion,
+                             form: i % 3 == 0 ? .mcq : .open, content: .object(content), promptID: "p", promptHash: "h",
+                             status: i % 10 == 9 ? .pending : .accepted)
+        }
+        try store.upsertSamples(extra)
+        func text(_ b: UnsafeBufferPointer<UInt8>?) -> String? { b.map { String(decoding: $0, as: UTF8.self) + "|\($0.count)" } }
+        func scan(pipelined: Bool) throws -> (rows: [[String?]], totals: SampleTotals, stats: StatsData) {
+            try store.withExportReader { reader in
+                var tally: StatsSampleTally? = try StatsSampleTally(reader.stats)
+                var rows: [[String?]] = []
+                let totals = try reader.forEachAcceptedRaw(counting: &tally, pipelined: pipelined) { row in
+                    rows.append([text(row.uid), text(row.clipUID), text(row.stage), text(row.task), text(row.form), text(row.kind), text(row.aspect),
+                                 text(row.label), text(row.question), text(row.answer), text(row.options), text(row.answerLetters), "\(row.clip)"])
+                }
+                return (rows, totals, try StatsData.gather(from: reader.stats, detail: .card, samples: tally))
+            }
+        }
+        let plain = try scan(pipelined: false), piped = try scan(pipelined: true)
+        XCTAssertGreaterThan(plain.rows.count, 3 * 2048, "more rows than the batches in flight")
+        XCTAssertEqual(piped.rows, plain.rows)
+        XCTAssertEqual(piped.totals, plain.totals)
+        XCTAssertEqual(piped.stats, plain.stats)
+
+        struct Stop: Error {}
+        var seen = 0
+        XCTAssertThrowsError(try store.withExportReader { reader in
+            var none: StatsSampleTally? = nil
+            try reader.forEachAcceptedRaw(counting: &none, pipelined: true) { _ in
+                seen += 1
+                if seen == 5_000 { throw Stop() }
+            }
+        }) { XCTAssertTrue($0 is Stop, "\($0)") }
+        XCTAssertEqual(seen, 5_000, "the loop stops at its error")
+    }
+
     func test_term_counter_reads_utf8_bytes_as_the_scalar_reading_did() throws {
         let texts = [
             "The woman's smile; THE MAN'S FROWN. Doesn't they're o'clock rock'n'roll ''quoted'' don't' 'tis",

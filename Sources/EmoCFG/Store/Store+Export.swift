@@ -36,6 +36,123 @@ public struct ExportRawRow {
     public var clip: Int = -1
 }
 
+/// Rows passed from the thread reading SQLite to the thread running the export's loop: batches of
+/// rows whose fields are copied one after another into one buffer, a few batches in flight, the
+/// emptied ones sent back for reuse. The loop sees every row once, in order.
+final class RawRowHandoff: @unchecked Sendable {
+    struct Stopped: Error {}
+
+    /// Fields per row, in `ExportRawRow` order: uid, clip, stage, task, form, then the optional
+    /// kind, aspect, label, question, answer, options and letters (start -1: nil).
+    static let fields = 12
+    static let rowsPerBatch = 2048
+    static let inFlight = 3
+
+    final class Batch {
+        var bytes: [UInt8] = []
+        /// (start, count) per field, `fields` pairs per row.
+        var spans: [Int] = []
+        var clips: [Int] = []
+        var count: Int { clips.count }
+        func clear() {
+            bytes.removeAll(keepingCapacity: true)
+            spans.removeAll(keepingCapacity: true)
+            clips.removeAll(keepingCapacity: true)
+        }
+    }
+
+    private let condition = NSCondition()
+    private var full: [Batch] = []
+    private var free: [Batch] = []
+    private var finished = false
+    private var stopped = false
+    private var filling = Batch()
+    /// The loop's error, which stops the reading.
+    private(set) var failure: Error?
+
+    init() {
+        for _ in 0..<Self.inFlight { free.append(Batch()) }
+    }
+
+    /// Copies a row into the batch being filled (handing it over when full); false once the loop has stopped.
+    func add(_ row: ExportRawRow) -> Bool {
+        let b = filling
+        func put(_ f: UnsafeBufferPointer<UInt8>?) {
+            guard let f else { b.spans.append(-1); b.spans.append(0); return }
+            b.spans.append(b.bytes.count)
+            b.spans.append(f.count)
+            b.bytes.append(contentsOf: f)
+        }
+        put(row.uid); put(row.clipUID); put(row.stage); put(row.task); put(row.form)
+        put(row.kind); put(row.aspect); put(row.label); put(row.question); put(row.answer); put(row.options); put(row.answerLetters)
+        b.clips.append(row.clip)
+        return b.count < Self.rowsPerBatch || handOver()
+    }
+
+    /// Hands the filled batch over and takes an empty one; false once the loop has stopped.
+    private func handOver() -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        full.append(filling)
+        condition.broadcast()
+        while free.isEmpty && !stopped { condition.wait() }
+        guard !stopped else { return false }
+        filling = free.removeLast()
+        return true
+    }
+
+    /// No more rows: hands over what is left.
+    func finish() {
+        condition.lock()
+        if filling.count > 0 { full.append(filling) }
+        filling = Batch()
+        finished = true
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    /// The loop's side: `body` for every row, in order, until the rows end or `body` throws.
+    func consume(_ body: (ExportRawRow) throws -> Void) {
+        while true {
+            condition.lock()
+            while full.isEmpty && !finished { condition.wait() }
+            guard !full.isEmpty else { condition.unlock(); return }
+            let batch = full.removeFirst()
+            condition.unlock()
+            do {
+                try batch.bytes.withUnsafeBufferPointer { bytes in
+                    let base = bytes.baseAddress
+                    let empty = UnsafeBufferPointer<UInt8>(start: nil, count: 0)
+                    for r in 0..<batch.count {
+                        let s = r * 2 * Self.fields
+                        @inline(__always) func field(_ i: Int) -> UnsafeBufferPointer<UInt8>? {
+                            let start = batch.spans[s + 2 * i]
+                            guard start >= 0 else { return nil }
+                            let n = batch.spans[s + 2 * i + 1]
+                            return n == 0 ? empty : UnsafeBufferPointer(start: base! + start, count: n)
+                        }
+                        try body(ExportRawRow(uid: field(0) ?? empty, clipUID: field(1) ?? empty, stage: field(2) ?? empty, task: field(3) ?? empty,
+                                              form: field(4) ?? empty, kind: field(5), aspect: field(6), label: field(7), question: field(8),
+                                              answer: field(9), options: field(10), answerLetters: field(11), clip: batch.clips[r]))
+                    }
+                }
+            } catch {
+                condition.lock()
+                failure = error
+                stopped = true
+                condition.broadcast()
+                condition.unlock()
+                return
+            }
+            batch.clear()
+            condition.lock()
+            free.append(batch)
+            condition.broadcast()
+            condition.unlock()
+        }
+    }
+}
+
 /// The counts of all samples (not only the accepted ones) that `ExportReader.forEachAcceptedRaw` saw.
 public struct SampleTotals: Sendable, Equatable {
     public var samples = 0
@@ -99,8 +216,45 @@ public struct ExportReader {
     /// `forEachAcceptedRaw(_:)` that also adds every sample it reads (accepted or not) to `tally`,
     /// when given, as `StatsReader.sampleCounts()` would count it: the dataset card's sample counts
     /// without a second pass over the table.
+    ///
+    /// `pipelined`: SQLite is read on this thread while `body` runs on another, in order and one
+    /// row at a time as before, the rows handed over in batches of copied bytes (a few MB in
+    /// flight). On two or more cores the reading and the caller's work then overlap; the rows and
+    /// their order are the same either way.
     @discardableResult
-    public func forEachAcceptedRaw(counting tally: inout StatsSampleTally?, _ body: (ExportRawRow) throws -> Void) throws -> SampleTotals {
+    public func forEachAcceptedRaw(counting tally: inout StatsSampleTally?, pipelined: Bool = false,
+                                   _ body: (ExportRawRow) throws -> Void) throws -> SampleTotals {
+        guard pipelined else { return try scanAccepted(counting: &tally, body) }
+        return try withoutActuallyEscaping(body) { body in
+            let handoff = RawRowHandoff()
+            nonisolated(unsafe) let consume = body
+            let done = DispatchSemaphore(value: 0)
+            let worker = Thread {
+                handoff.consume(consume)
+                done.signal()
+            }
+            worker.stackSize = 8 << 20
+            worker.start()
+            let totals: SampleTotals
+            do {
+                totals = try scanAccepted(counting: &tally) { row in
+                    guard handoff.add(row) else { throw RawRowHandoff.Stopped() }
+                }
+                handoff.finish()
+            } catch {
+                handoff.finish()
+                done.wait()
+                // The loop's own error explains why reading stopped.
+                if let failure = handoff.failure { throw failure }
+                throw error
+            }
+            done.wait()
+            if let failure = handoff.failure { throw failure }
+            return totals
+        }
+    }
+
+    private func scanAccepted(counting tally: inout StatsSampleTally?, _ body: (ExportRawRow) throws -> Void) throws -> SampleTotals {
         let counting = tally != nil
         let statement = try db.makeStatement(sql: """
             SELECT status, decided_at, created_at, uid, clip_uid, stage, task, form, content\(counting ? ", CASE WHEN round > 0 THEN parent_uid END" : "")
