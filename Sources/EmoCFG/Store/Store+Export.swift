@@ -38,74 +38,92 @@ public struct ExportRawRow {
 
 /// Rows passed from the thread reading SQLite to the thread running the export's loop: batches of
 /// rows whose fields are copied one after another into one buffer, a few batches in flight, the
-/// emptied ones sent back for reuse. The loop sees every row once, in order.
-final class RawRowHandoff: @unchecked Sendable {
-    struct Stopped: Error {}
-
+/// emptied ones sent back for reuse. The loop sees every row once, in order. The batches are
+/// values each side holds in a local variable while it works on them (no shared state per row).
+struct RawRowBatch {
     /// Fields per row, in `ExportRawRow` order: uid, clip, stage, task, form, then the optional
     /// kind, aspect, label, question, answer, options and letters (start -1: nil).
     static let fields = 12
-    static let rowsPerBatch = 2048
-    static let inFlight = 3
+    static let rows = 2048
 
-    final class Batch {
-        var bytes: [UInt8] = []
-        /// (start, count) per field, `fields` pairs per row.
-        var spans: [Int] = []
-        var clips: [Int] = []
-        var count: Int { clips.count }
-        func clear() {
-            bytes.removeAll(keepingCapacity: true)
-            spans.removeAll(keepingCapacity: true)
-            clips.removeAll(keepingCapacity: true)
-        }
+    var bytes: [UInt8] = []
+    /// (start, count) per field, `fields` pairs per row.
+    var spans: [Int] = []
+    var clips: [Int] = []
+    var count: Int { clips.count }
+
+    mutating func clear() {
+        bytes.removeAll(keepingCapacity: true)
+        spans.removeAll(keepingCapacity: true)
+        clips.removeAll(keepingCapacity: true)
     }
 
+    @inline(__always)
+    private mutating func put(_ f: UnsafeBufferPointer<UInt8>?) {
+        guard let f else { spans.append(-1); spans.append(0); return }
+        spans.append(bytes.count)
+        spans.append(f.count)
+        bytes.append(contentsOf: f)
+    }
+
+    mutating func append(_ row: ExportRawRow) {
+        put(row.uid); put(row.clipUID); put(row.stage); put(row.task); put(row.form)
+        put(row.kind); put(row.aspect); put(row.label); put(row.question); put(row.answer); put(row.options); put(row.answerLetters)
+        clips.append(row.clip)
+    }
+
+    /// `body` for each row, in order.
+    func forEach(_ body: (ExportRawRow) throws -> Void) rethrows {
+        try bytes.withUnsafeBufferPointer { bytes in
+            try spans.withUnsafeBufferPointer { spans in
+                let base = bytes.baseAddress
+                let empty = UnsafeBufferPointer<UInt8>(start: nil, count: 0)
+                for r in 0..<clips.count {
+                    let s = r * 2 * Self.fields
+                    @inline(__always) func field(_ i: Int) -> UnsafeBufferPointer<UInt8>? {
+                        let start = spans[s + 2 * i]
+                        guard start >= 0 else { return nil }
+                        let n = spans[s + 2 * i + 1]
+                        return n == 0 ? empty : UnsafeBufferPointer(start: base! + start, count: n)
+                    }
+                    try body(ExportRawRow(uid: field(0) ?? empty, clipUID: field(1) ?? empty, stage: field(2) ?? empty, task: field(3) ?? empty,
+                                          form: field(4) ?? empty, kind: field(5), aspect: field(6), label: field(7), question: field(8),
+                                          answer: field(9), options: field(10), answerLetters: field(11), clip: clips[r]))
+                }
+            }
+        }
+    }
+}
+
+/// The hand-over of `RawRowBatch`es between the reading thread and the loop's thread.
+final class RawRowHandoff: @unchecked Sendable {
+    struct Stopped: Error {}
+    static let inFlight = 3
+
     private let condition = NSCondition()
-    private var full: [Batch] = []
-    private var free: [Batch] = []
+    private var full: [RawRowBatch] = []
+    private var free: [RawRowBatch]
     private var finished = false
     private var stopped = false
-    private var filling = Batch()
     /// The loop's error, which stops the reading.
     private(set) var failure: Error?
 
-    init() {
-        for _ in 0..<Self.inFlight { free.append(Batch()) }
-    }
+    init() { free = Array(repeating: RawRowBatch(), count: Self.inFlight) }
 
-    /// Copies a row into the batch being filled (handing it over when full); false once the loop has stopped.
-    func add(_ row: ExportRawRow) -> Bool {
-        let b = filling
-        func put(_ f: UnsafeBufferPointer<UInt8>?) {
-            guard let f else { b.spans.append(-1); b.spans.append(0); return }
-            b.spans.append(b.bytes.count)
-            b.spans.append(f.count)
-            b.bytes.append(contentsOf: f)
-        }
-        put(row.uid); put(row.clipUID); put(row.stage); put(row.task); put(row.form)
-        put(row.kind); put(row.aspect); put(row.label); put(row.question); put(row.answer); put(row.options); put(row.answerLetters)
-        b.clips.append(row.clip)
-        return b.count < Self.rowsPerBatch || handOver()
-    }
-
-    /// Hands the filled batch over and takes an empty one; false once the loop has stopped.
-    private func handOver() -> Bool {
+    /// Hands a filled batch over and returns an empty one; nil once the loop has stopped.
+    func exchange(_ batch: RawRowBatch) -> RawRowBatch? {
         condition.lock()
         defer { condition.unlock() }
-        full.append(filling)
+        full.append(batch)
         condition.broadcast()
         while free.isEmpty && !stopped { condition.wait() }
-        guard !stopped else { return false }
-        filling = free.removeLast()
-        return true
+        return stopped ? nil : free.removeLast()
     }
 
-    /// No more rows: hands over what is left.
-    func finish() {
+    /// No more rows after `last`.
+    func finish(_ last: RawRowBatch) {
         condition.lock()
-        if filling.count > 0 { full.append(filling) }
-        filling = Batch()
+        if last.count > 0 { full.append(last) }
         finished = true
         condition.broadcast()
         condition.unlock()
@@ -117,25 +135,10 @@ final class RawRowHandoff: @unchecked Sendable {
             condition.lock()
             while full.isEmpty && !finished { condition.wait() }
             guard !full.isEmpty else { condition.unlock(); return }
-            let batch = full.removeFirst()
+            var batch = full.removeFirst()
             condition.unlock()
             do {
-                try batch.bytes.withUnsafeBufferPointer { bytes in
-                    let base = bytes.baseAddress
-                    let empty = UnsafeBufferPointer<UInt8>(start: nil, count: 0)
-                    for r in 0..<batch.count {
-                        let s = r * 2 * Self.fields
-                        @inline(__always) func field(_ i: Int) -> UnsafeBufferPointer<UInt8>? {
-                            let start = batch.spans[s + 2 * i]
-                            guard start >= 0 else { return nil }
-                            let n = batch.spans[s + 2 * i + 1]
-                            return n == 0 ? empty : UnsafeBufferPointer(start: base! + start, count: n)
-                        }
-                        try body(ExportRawRow(uid: field(0) ?? empty, clipUID: field(1) ?? empty, stage: field(2) ?? empty, task: field(3) ?? empty,
-                                              form: field(4) ?? empty, kind: field(5), aspect: field(6), label: field(7), question: field(8),
-                                              answer: field(9), options: field(10), answerLetters: field(11), clip: batch.clips[r]))
-                    }
-                }
+                try batch.forEach(body)
             } catch {
                 condition.lock()
                 failure = error
@@ -227,22 +230,31 @@ public struct ExportReader {
         guard pipelined else { return try scanAccepted(counting: &tally, body) }
         return try withoutActuallyEscaping(body) { body in
             let handoff = RawRowHandoff()
-            nonisolated(unsafe) let consume = body
+            // The worker holds `body` only while it runs: the Thread object outlives its block, and
+            // `body` must not outlive this call.
+            final class Held: @unchecked Sendable { var body: ((ExportRawRow) throws -> Void)? }
+            let held = Held()
+            held.body = body
             let done = DispatchSemaphore(value: 0)
             let worker = Thread {
-                handoff.consume(consume)
+                handoff.consume(held.body!)
+                held.body = nil
                 done.signal()
             }
             worker.stackSize = 8 << 20
             worker.start()
             let totals: SampleTotals
+            var batch = RawRowBatch()
             do {
                 totals = try scanAccepted(counting: &tally) { row in
-                    guard handoff.add(row) else { throw RawRowHandoff.Stopped() }
+                    batch.append(row)
+                    guard batch.count >= RawRowBatch.rows else { return }
+                    guard let empty = handoff.exchange(batch) else { throw RawRowHandoff.Stopped() }
+                    batch = empty
                 }
-                handoff.finish()
+                handoff.finish(batch)
             } catch {
-                handoff.finish()
+                handoff.finish(RawRowBatch())
                 done.wait()
                 // The loop's own error explains why reading stopped.
                 if let failure = handoff.failure { throw failure }
