@@ -254,6 +254,50 @@ final class BatchLaneTests: XCTestCase {
         XCTAssertTrue(online.out.contains("waiting for batch jobs"), online.out)
     }
 
+    /// Two processes on one store queue the same request (their work claims only keep them off an
+    /// item while one of them is on it): the store lets one job carry it, the other run's file is
+    /// rewritten without it, and a third process starting meanwhile leaves the files being filled alone.
+    func test_two_processes_queueing_the_same_request_send_it_in_one_job_only() throws {
+        let m = model(.openai, standin)
+        var options = LLMClient.Options()
+        options.batch.all = true
+        let env = ["EMOCFG_TEST_KEY": "sk-test-0123456789"]
+        let a = LLMClient(store: try Store(path: db), models: [m], environment: env, options: options)
+        let b = LLMClient(store: try Store(path: db), models: [m], environment: env, options: options)
+        let schema: JSONValue = ["type": "object", "required": ["caption"], "properties": ["caption": ["type": "string"]]]
+        func queue(_ client: LLMClient, _ text: String) throws {
+            let request = LLMRequest(stage: "caption", messages: [.system("Describe."), .user([.text(text)])], schema: schema,
+                                     schemaName: "caption", promptID: "caption/attribute", promptHash: "h1")
+            let outcome = try blocking { () -> String in
+                do throws(LLMError) { _ = try await client.send(request, model: m); return "answered" } catch {
+                    if case .deferred = error { return "deferred" }
+                    return "\(error)"
+                }
+            }
+            XCTAssertEqual(outcome, "deferred", text)
+        }
+        try queue(a, "the same clip")
+        try queue(a, "a clip only the first process has")
+        try queue(b, "the same clip")
+        try queue(b, "a clip only the second process has")
+        let files = try FileManager.default.contentsOfDirectory(atPath: db + ".batches").filter { $0.hasSuffix(".jsonl") }
+        XCTAssertEqual(files.count, 2)
+        // A third process starting now sweeps orphaned files, but these two are being filled (locked).
+        _ = LLMClient(store: try Store(path: db), models: [m], environment: env, options: options)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: db + ".batches").filter { $0.hasSuffix(".jsonl") }.count, 2)
+
+        let first = try blocking { await a.batch.submit() }
+        let second = try blocking { await b.batch.submit() }
+        XCTAssertEqual(first.problems + second.problems, [])
+        XCTAssertEqual([first.requestsSubmitted, first.takenElsewhere], [2, 0])
+        XCTAssertEqual([second.requestsSubmitted, second.takenElsewhere], [1, 1])
+        XCTAssertEqual(try batchStat("keys_submitted"), 3)
+        XCTAssertEqual(try keysSubmittedTwice(), 0)
+        let keys = try jobs().map { try store.batchJobKeys($0.id) }
+        XCTAssertEqual(keys.map(\.count).sorted(), [1, 2])
+        XCTAssertEqual(Set(keys.joined()).count, 3, "every key in one job only")
+    }
+
     func test_a_lost_job_id_is_found_again_and_the_job_is_not_submitted_twice() throws {
         try ingest()
         let clips = try usableClips()

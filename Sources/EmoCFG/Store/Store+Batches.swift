@@ -103,8 +103,40 @@ extension Store {
     static let finalBatchStates = BatchJob.State.allCases.filter(\.isFinal).map { "'\($0.rawValue)'" }.joined(separator: ", ")
 
     /// Writes a job and its keys in one transaction, before anything about it is sent.
-    public func insertBatchJob(_ job: BatchJob, keys: [String]) throws {
-        try write { db in
+    /// Of `keys`, those a job that is not final carries or an answer in the cache already holds: a
+    /// new job must not send them (another process queued them too, or answered them online).
+    public func batchKeysTaken(_ keys: [String]) throws -> Set<String> {
+        try read { db in try Store.takenKeys(keys, db) }
+    }
+
+    /// Inserts `job` with `keys` unless, once the write lock is held, one of them is taken (as
+    /// `batchKeysTaken` says); then nothing is written and the answer is false. One IMMEDIATE
+    /// transaction, so two processes submitting the same key cannot both get it into the ledger.
+    public func insertBatchJobUnlessTaken(_ job: BatchJob, keys: [String]) throws -> Bool {
+        try pool.writeWithoutTransaction { db in
+            var inserted = false
+            try db.inTransaction(.immediate) {
+                guard try Store.takenKeys(keys, db).isEmpty else { return .rollback }
+                try Store.insertJob(job, keys: keys, db)
+                inserted = true
+                return .commit
+            }
+            return inserted
+        }
+    }
+
+    static func takenKeys(_ keys: [String], _ db: Database) throws -> Set<String> {
+        let carried = try db.cachedStatement(sql: """
+            SELECT EXISTS (SELECT 1 FROM batch_job_keys k JOIN batch_jobs j ON j.id = k.job_id
+                           WHERE k.key = ? AND j.state NOT IN (\(Store.finalBatchStates)))
+                OR EXISTS (SELECT 1 FROM llm_calls WHERE key = ? AND status = 'ok')
+            """)
+        var out = Set<String>()
+        for key in keys where try Bool.fetchOne(carried, arguments: [key, key]) ?? false { out.insert(key) }
+        return out
+    }
+
+    static func insertJob(_ job: BatchJob, keys: [String], _ db: Database) throws {
             try db.execute(sql: """
                 INSERT INTO batch_jobs (id, provider, model_alias, model, base_url, stage, step, schema, checks, state, input_file,
                     requests, bytes, reserved_cost, created_at, updated_at)
@@ -114,7 +146,6 @@ extension Store {
                                  job.inputFile, job.requests, job.bytes, job.reservedCost, job.createdAt, job.updatedAt])
             let insert = try db.makeStatement(sql: "INSERT INTO batch_job_keys (job_id, key) VALUES (?, ?)")
             for key in keys { try insert.execute(arguments: [job.id, key]) }
-        }
     }
 
     /// Saves a job's changed fields (everything but its keys).

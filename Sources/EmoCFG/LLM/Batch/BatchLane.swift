@@ -62,12 +62,26 @@ public final class BatchLane: @unchecked Sendable {
         removeOrphanFiles()
     }
 
-    /// Input files no job in the ledger still needs (a run killed before writing its jobs).
+    /// Input files no job in the ledger still needs (a run killed before writing its jobs). A file
+    /// another live process is still filling is locked (`flock`, released when that process ends,
+    /// however it ends) and is left alone.
     private func removeOrphanFiles() {
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory.path), !names.isEmpty else { return }
         let needed = Set(((try? store.batchJobs(open: true)) ?? []).compactMap(\.inputFile).map { URL(fileURLWithPath: $0).lastPathComponent })
-        for name in names where name.hasSuffix(".jsonl") && !needed.contains(name) {
-            try? FileManager.default.removeItem(at: directory.appendingPathComponent(name))
+        for name in names where (name.hasSuffix(".jsonl") || name.hasSuffix(".jsonl.partial")) && !needed.contains(name) {
+            let path = directory.appendingPathComponent(name).path
+            let fd = open(path, O_RDONLY)
+            guard fd >= 0 else { continue }
+            defer { close(fd) }
+            guard flock(fd, LOCK_EX | LOCK_NB) == 0 else { continue }
+            unlink(path)
+        }
+    }
+
+    /// Locks a spool file this run is filling (see `removeOrphanFiles`).
+    private static func lock(_ handle: FileHandle, _ url: URL) throws {
+        guard flock(handle.fileDescriptor, LOCK_EX | LOCK_NB) == 0 else {
+            throw CocoaError(.fileLocking, userInfo: [NSFilePathErrorKey: url.path])
         }
     }
 
@@ -96,10 +110,13 @@ public final class BatchLane: @unchecked Sendable {
         let job: BatchJob
         let model: ModelConfig
         let url: URL
-        let handle: FileHandle
+        /// Open (and locked) until the job is in the ledger.
+        var handle: FileHandle
         var keys: [String] = []
+        /// Each key's worst-case cost, in `keys` order.
+        var costs: [Double] = []
         var bytes = 0
-        var worstCost = 0.0
+        var worstCost: Double { costs.reduce(0, +) }
         init(job: BatchJob, model: ModelConfig, url: URL, handle: FileHandle) {
             self.job = job
             self.model = model
@@ -132,7 +149,7 @@ public final class BatchLane: @unchecked Sendable {
             do {
                 var spool = spools[spoolKey]
                 if let s = spool, s.keys.count + 1 > model.batchMaxRequests || s.bytes + line.count + 1 > model.batchMaxBytes {
-                    try s.handle.close()
+                    // Full: its file stays open, and locked, until `submit` puts it in the ledger.
                     closed.append(s)
                     spool = nil
                 }
@@ -145,7 +162,7 @@ public final class BatchLane: @unchecked Sendable {
                 try spool!.handle.write(contentsOf: data)
                 spool!.keys.append(key)
                 spool!.bytes += data.count
-                spool!.worstCost += model.batchCost(input: estimatedIn, output: model.maxOutputTokens)
+                spool!.costs.append(model.batchCost(input: estimatedIn, output: model.maxOutputTokens))
             } catch {
                 return .storeFailed("cannot write a batch job's input file in \(directory.path): \(error); free some space and run again (nothing was sent)")
             }
@@ -165,7 +182,9 @@ public final class BatchLane: @unchecked Sendable {
                            stage: stage, step: step, state: .prepared, inputFile: url.path, requests: 0, bytes: 0, reservedCost: 0)
         job.schema = schema.map { $0.canonical }
         job.checks = checks.isEmpty ? nil : checks.map(\.rawValue).joined(separator: ",")
-        return Spool(job: job, model: model, url: url, handle: try FileHandle(forWritingTo: url))
+        let handle = try FileHandle(forWritingTo: url)
+        try Self.lock(handle, url)
+        return Spool(job: job, model: model, url: url, handle: handle)
     }
 
     /// A new local job id: time-ordered and unique (`b` + UTC time + random).
@@ -196,6 +215,9 @@ public final class BatchLane: @unchecked Sendable {
         /// Jobs not submitted because the budget would not hold their worst case (their requests are
         /// asked again by a later run).
         public var overBudget = 0
+        /// Queued requests left out of this run's jobs because another process's job carries them
+        /// (or an answer came in for them) by the time this run submits: never sent twice.
+        public var takenElsewhere = 0
         /// Problems talking to a provider; the jobs concerned are retried by the next call.
         public var problems: [String] = []
         /// `waitForProgress` stopped waiting: no job in flight could be polled for several rounds.
@@ -213,29 +235,60 @@ public final class BatchLane: @unchecked Sendable {
             return all
         }
         var report = Report()
-        for spool in ready {
-            try? spool.handle.close()
-            guard !spool.keys.isEmpty else {
-                try? FileManager.default.removeItem(at: spool.url)
-                continue
-            }
-            guard await budget.reserve(spool.worstCost) else {
-                report.overBudget += 1
-                try? FileManager.default.removeItem(at: spool.url)
-                lock.withLock { for k in spool.keys { queued.remove(k) } }
-                continue
+        spools: for spool in ready {
+            // The file stays locked until the ledger names it (or it is removed).
+            defer { try? spool.handle.close() }
+            // Keys another process has put in a job of its own (or answered online) since this run
+            // queued them are left out of the file before the ledger names it: the store takes a
+            // key into one open job only (`insertBatchJobUnlessTaken`), checked again under its write lock.
+            var inserted = false
+            while !inserted {
+                let taken: Set<String>
+                do { taken = try store.batchKeysTaken(spool.keys) } catch {
+                    report.problems.append("cannot read the batch ledger: \(Store.describe(error)); job \(spool.job.id) not sent")
+                    try? FileManager.default.removeItem(at: spool.url)
+                    lock.withLock { for k in spool.keys { queued.remove(k) } }
+                    continue spools
+                }
+                if !taken.isEmpty {
+                    do { try Self.drop(taken, from: spool) } catch {
+                        report.problems.append("cannot rewrite \(spool.url.path): \(error); job \(spool.job.id) not sent")
+                        try? FileManager.default.removeItem(at: spool.url)
+                        lock.withLock { for k in spool.keys { queued.remove(k) } }
+                        continue spools
+                    }
+                    report.takenElsewhere += taken.count
+                    lock.withLock { for k in taken { queued.remove(k) } }
+                }
+                guard !spool.keys.isEmpty else {
+                    try? FileManager.default.removeItem(at: spool.url)
+                    continue spools
+                }
+                let worst = spool.worstCost
+                guard await budget.reserve(worst) else {
+                    report.overBudget += 1
+                    try? FileManager.default.removeItem(at: spool.url)
+                    lock.withLock { for k in spool.keys { queued.remove(k) } }
+                    continue spools
+                }
+                var job = spool.job
+                job.requests = spool.keys.count
+                job.bytes = spool.bytes
+                job.reservedCost = worst
+                do {
+                    inserted = try store.insertBatchJobUnlessTaken(job, keys: spool.keys)
+                } catch {
+                    await budget.settle(reserved: worst, actual: 0)
+                    report.problems.append("cannot write batch job \(job.id) into the store: \(Store.describe(error)); nothing of it was sent")
+                    continue spools
+                }
+                // Taken between the check and the write lock: settle and check again.
+                if !inserted { await budget.settle(reserved: worst, actual: 0) }
             }
             var job = spool.job
             job.requests = spool.keys.count
             job.bytes = spool.bytes
             job.reservedCost = spool.worstCost
-            do {
-                try store.insertBatchJob(job, keys: spool.keys)
-            } catch {
-                await budget.settle(reserved: spool.worstCost, actual: 0)
-                report.problems.append("cannot write batch job \(job.id) into the store: \(Store.describe(error)); nothing of it was sent")
-                continue
-            }
             lock.withLock {
                 reserved[job.id] = spool.worstCost
                 for k in spool.keys {
@@ -259,6 +312,39 @@ public final class BatchLane: @unchecked Sendable {
         report.open = open.count
         report.openRequests = open.reduce(0) { $0 + $1.requests }
         return report
+    }
+
+    /// Removes the lines of `dropped` from a spool's file (a line per key, in `keys` order) and from
+    /// the spool; the file is replaced whole (a new file renamed over it).
+    static func drop(_ dropped: Set<String>, from spool: Spool) throws {
+        let data = try Data(contentsOf: spool.url)
+        let lines = data.split(separator: 0x0A, omittingEmptySubsequences: true)
+        guard lines.count == spool.keys.count else {
+            throw CocoaError(.fileReadCorruptFile, userInfo: [NSFilePathErrorKey: spool.url.path])
+        }
+        var kept = Data(), keys: [String] = [], costs: [Double] = []
+        for (i, key) in spool.keys.enumerated() where !dropped.contains(key) {
+            kept.append(contentsOf: lines[i])
+            kept.append(0x0A)
+            keys.append(key)
+            costs.append(spool.costs[i])
+        }
+        let partial = spool.url.appendingPathExtension("partial")
+        guard FileManager.default.createFile(atPath: partial.path, contents: nil) else {
+            throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: partial.path])
+        }
+        let handle = try FileHandle(forWritingTo: partial)
+        try Self.lock(handle, partial)
+        try handle.write(contentsOf: kept)
+        guard rename(partial.path, spool.url.path) == 0 else {
+            try? handle.close()
+            throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: spool.url.path])
+        }
+        try? spool.handle.close()
+        spool.handle = handle
+        spool.keys = keys
+        spool.costs = costs
+        spool.bytes = kept.count
     }
 
     static func size(_ bytes: Int) -> String {
@@ -556,6 +642,10 @@ public final class BatchLane: @unchecked Sendable {
             let result = try await pass()
             let r = await submit(progress: progress)
             for p in r.problems { progress(p) }
+            if r.takenElsewhere > 0 {
+                progress("batch: \(r.takenElsewhere) queued request\(r.takenElsewhere == 1 ? "" : "s") left out: another process's job carries "
+                         + "\(r.takenElsewhere == 1 ? "it" : "them") or an answer came in meanwhile (nothing is sent twice)")
+            }
             if r.overBudget > 0 {
                 progress("batch: \(r.overBudget) job\(r.overBudget == 1 ? "" : "s") not submitted: \(r.overBudget == 1 ? "its" : "their") worst case would exceed --max-cost")
             }
