@@ -298,6 +298,34 @@ final class BatchLaneTests: XCTestCase {
         XCTAssertEqual(Set(keys.joined()).count, 3, "every key in one job only")
     }
 
+    /// Two processes polling one job: the first to collect it records its answers and cost; the
+    /// second stores nothing (its cost would otherwise be added to the first record's), and no
+    /// later update moves a final job back.
+    func test_a_job_is_collected_once_and_a_final_job_never_changes_again() throws {
+        let store = try self.store
+        var job = BatchJob(id: "b-test", provider: "openai", modelAlias: "vision", model: "standin-vision", baseURL: standin.baseURL + "/v1",
+                           stage: "caption", step: nil, state: .inFlight, inputFile: nil, requests: 1, bytes: 10, reservedCost: 1)
+        XCTAssertTrue(try store.insertBatchJobUnlessTaken(job, keys: ["k1"]))
+        XCTAssertFalse(try store.insertBatchJobUnlessTaken(BatchJob(id: "b-other", provider: "openai", modelAlias: "vision", model: "standin-vision",
+                                                                   baseURL: standin.baseURL + "/v1", stage: "caption", step: nil, state: .prepared,
+                                                                   inputFile: nil, requests: 1, bytes: 10, reservedCost: 1), keys: ["k1"]),
+                       "a key an open job carries goes into no other job")
+        let call = LLMCallRecord(key: "k1", stage: "caption", provider: "openai", model: "standin-vision", ok: true, httpStatus: 200,
+                                 response: nil, answer: #"{"caption":"x"}"#, attempts: 1, usage: TokenUsage(input: 100, output: 10, estimated: false),
+                                 cost: 0.5, latencyMs: nil, error: nil)
+        job.state = .completed
+        job.answered = 1
+        XCTAssertTrue(try store.collectBatchJob(job, calls: [call], outcomes: [BatchKeyOutcome(key: "k1", kind: .answered)]))
+        XCTAssertFalse(try store.collectBatchJob(job, calls: [call], outcomes: [BatchKeyOutcome(key: "k1", kind: .answered)]),
+                       "collected already: nothing stored the second time")
+        XCTAssertEqual(try store.cachedCall(key: "k1")?.cost, 0.5)
+        XCTAssertEqual(try store.cachedCall(key: "k1")?.attempts, 1)
+        job.state = .ended
+        try store.updateBatchJob(job)
+        XCTAssertEqual(try store.batchJob(id: "b-test")?.state, .completed, "a late poll does not move a final job back")
+        XCTAssertEqual(try store.batchKeysTaken(["k1", "k2"]), ["k1"], "answered: never queued again")
+    }
+
     func test_a_lost_job_id_is_found_again_and_the_job_is_not_submitted_twice() throws {
         try ingest()
         let clips = try usableClips()

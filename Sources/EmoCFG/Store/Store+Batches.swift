@@ -148,7 +148,8 @@ extension Store {
             for key in keys { try insert.execute(arguments: [job.id, key]) }
     }
 
-    /// Saves a job's changed fields (everything but its keys).
+    /// Saves a job's changed fields (everything but its keys), unless the job is final: another
+    /// process sharing the store may have collected it meanwhile, and a final job never changes.
     public func updateBatchJob(_ job: BatchJob) throws {
         try write { db in try Store.updateJob(job, db) }
     }
@@ -158,20 +159,32 @@ extension Store {
             UPDATE batch_jobs SET state = ?, provider_state = ?, provider_job_id = ?, input_file = ?, input_file_id = ?,
                 output_file_id = ?, error_file_id = ?, answered = ?, failed = ?, not_run = ?, reserved_cost = ?, cost = ?,
                 tokens_in = ?, tokens_out = ?, error = ?, polls = ?, submitted_at = ?, updated_at = ?, ended_at = ?, collected_at = ?
-            WHERE id = ?
+            WHERE id = ? AND state NOT IN (\(Store.finalBatchStates))
             """, arguments: [j.state.rawValue, j.providerState, j.providerJobID, j.inputFile, j.inputFileID, j.outputFileID,
                              j.errorFileID, j.answered, j.failed, j.notRun, j.reservedCost, j.cost, j.tokensIn, j.tokensOut, j.error,
                              j.polls, j.submittedAt, Store.timestamp(), j.endedAt, j.collectedAt, j.id])
     }
 
     /// Stores a collected job's answers and failures and its final state in one transaction: a run
-    /// killed while collecting stores nothing of it and collects it again (downloads are free).
-    public func collectBatchJob(_ job: BatchJob, calls: [LLMCallRecord], outcomes: [BatchKeyOutcome]) throws {
-        try write { db in
-            for call in calls { try Store.insertCall(call, db) }
-            let update = try db.makeStatement(sql: "UPDATE batch_job_keys SET outcome = ?, error = ? WHERE job_id = ? AND key = ?")
-            for o in outcomes { try update.execute(arguments: [o.kind.rawValue, o.error, job.id, o.key]) }
-            try Store.updateJob(job, db)
+    /// killed while collecting stores nothing of it and collects it again (downloads are free). False,
+    /// and nothing written, when the job is already final: another process sharing the store collected
+    /// it first (its answers and cost are recorded once; `llm_calls` adds a second record's cost and
+    /// tokens to the first). One IMMEDIATE transaction, so two collectors cannot both pass the check.
+    @discardableResult
+    public func collectBatchJob(_ job: BatchJob, calls: [LLMCallRecord], outcomes: [BatchKeyOutcome]) throws -> Bool {
+        try pool.writeWithoutTransaction { db in
+            var stored = false
+            try db.inTransaction(.immediate) {
+                let state = try String.fetchOne(db, sql: "SELECT state FROM batch_jobs WHERE id = ?", arguments: [job.id])
+                if let state, BatchJob.State(rawValue: state)?.isFinal == true { return .rollback }
+                for call in calls { try Store.insertCall(call, db) }
+                let update = try db.makeStatement(sql: "UPDATE batch_job_keys SET outcome = ?, error = ? WHERE job_id = ? AND key = ?")
+                for o in outcomes { try update.execute(arguments: [o.kind.rawValue, o.error, job.id, o.key]) }
+                try Store.updateJob(job, db)
+                stored = true
+                return .commit
+            }
+            return stored
         }
     }
 

@@ -460,6 +460,10 @@ public final class BatchLane: @unchecked Sendable {
                 }
                 if job.state == .ended {
                     let r = try await collect(job)
+                    if r.elsewhere {
+                        progress("batch job \(job.id) was collected by another process sharing the store")
+                        continue
+                    }
                     report.collected += 1
                     report.answered += r.answered
                     report.failed += r.failed
@@ -504,6 +508,8 @@ public final class BatchLane: @unchecked Sendable {
         var notRun = 0
         var cost = 0.0
         var error: String?
+        /// Another process sharing the store collected the job first; nothing was stored here.
+        var elsewhere = false
     }
 
     /// Downloads an ended job's rows and stores them with its final state in one transaction.
@@ -610,7 +616,14 @@ public final class BatchLane: @unchecked Sendable {
         job.tokensIn = tokensIn
         job.tokensOut = tokensOut
         job.collectedAt = Store.timestamp()
-        try store.collectBatchJob(job, calls: calls, outcomes: outcomes)
+        guard try store.collectBatchJob(job, calls: calls, outcomes: outcomes) else {
+            // Another process sharing the store collected it first and recorded its answers and cost.
+            release(job)
+            if let r = lock.withLock({ reserved.removeValue(forKey: job.id) }) { await budget.settle(reserved: r, actual: 0) }
+            var elsewhere = Collected(state: c.state)
+            elsewhere.elsewhere = true
+            return elsewhere
+        }
         let failedKeys = outcomes.filter { $0.kind == .failed }.map(\.key)
         release(job, failedKeys: failedKeys, error: c.error ?? reasons.keys.first ?? "failed")
         if let r = lock.withLock({ reserved.removeValue(forKey: job.id) }) {
