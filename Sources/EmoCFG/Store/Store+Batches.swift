@@ -102,7 +102,6 @@ extension Store {
     /// The final job states as an SQL list (`'completed', 'failed', …`), for "not final" queries.
     static let finalBatchStates = BatchJob.State.allCases.filter(\.isFinal).map { "'\($0.rawValue)'" }.joined(separator: ", ")
 
-    /// Writes a job and its keys in one transaction, before anything about it is sent.
     /// Of `keys`, those a job that is not final carries or an answer in the cache already holds: a
     /// new job must not send them (another process queued them too, or answered them online).
     public func batchKeysTaken(_ keys: [String]) throws -> Set<String> {
@@ -113,15 +112,24 @@ extension Store {
     /// `batchKeysTaken` says); then nothing is written and the answer is false. One IMMEDIATE
     /// transaction, so two processes submitting the same key cannot both get it into the ledger.
     public func insertBatchJobUnlessTaken(_ job: BatchJob, keys: [String]) throws -> Bool {
+        try writeImmediately { db in
+            guard try Store.takenKeys(keys, db).isEmpty else { return false }
+            try Store.insertJob(job, keys: keys, db)
+            return true
+        }
+    }
+
+    /// Runs `body` in an IMMEDIATE transaction (the write lock taken before its first read, so what it
+    /// checks cannot change before it writes, whichever process writes next), committed when `body`
+    /// says true and rolled back when it says false; returns what `body` said.
+    private func writeImmediately(_ body: (Database) throws -> Bool) throws -> Bool {
         try pool.writeWithoutTransaction { db in
-            var inserted = false
+            var committed = false
             try db.inTransaction(.immediate) {
-                guard try Store.takenKeys(keys, db).isEmpty else { return .rollback }
-                try Store.insertJob(job, keys: keys, db)
-                inserted = true
-                return .commit
+                committed = try body(db)
+                return committed ? .commit : .rollback
             }
-            return inserted
+            return committed
         }
     }
 
@@ -136,16 +144,17 @@ extension Store {
         return out
     }
 
+    /// Writes a job and its keys, before anything about it is sent.
     static func insertJob(_ job: BatchJob, keys: [String], _ db: Database) throws {
-            try db.execute(sql: """
-                INSERT INTO batch_jobs (id, provider, model_alias, model, base_url, stage, step, schema, checks, state, input_file,
-                    requests, bytes, reserved_cost, created_at, updated_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """, arguments: [job.id, job.provider, job.modelAlias, job.model, job.baseURL, job.stage, job.step, job.schema, job.checks,
-                                 job.state.rawValue,
-                                 job.inputFile, job.requests, job.bytes, job.reservedCost, job.createdAt, job.updatedAt])
-            let insert = try db.makeStatement(sql: "INSERT INTO batch_job_keys (job_id, key) VALUES (?, ?)")
-            for key in keys { try insert.execute(arguments: [job.id, key]) }
+        try db.execute(sql: """
+            INSERT INTO batch_jobs (id, provider, model_alias, model, base_url, stage, step, schema, checks, state, input_file,
+                requests, bytes, reserved_cost, created_at, updated_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """, arguments: [job.id, job.provider, job.modelAlias, job.model, job.baseURL, job.stage, job.step, job.schema, job.checks,
+                             job.state.rawValue,
+                             job.inputFile, job.requests, job.bytes, job.reservedCost, job.createdAt, job.updatedAt])
+        let insert = try db.makeStatement(sql: "INSERT INTO batch_job_keys (job_id, key) VALUES (?, ?)")
+        for key in keys { try insert.execute(arguments: [job.id, key]) }
     }
 
     /// Saves a job's changed fields (everything but its keys), unless the job is final: another
@@ -172,19 +181,14 @@ extension Store {
     /// tokens to the first). One IMMEDIATE transaction, so two collectors cannot both pass the check.
     @discardableResult
     public func collectBatchJob(_ job: BatchJob, calls: [LLMCallRecord], outcomes: [BatchKeyOutcome]) throws -> Bool {
-        try pool.writeWithoutTransaction { db in
-            var stored = false
-            try db.inTransaction(.immediate) {
-                let state = try String.fetchOne(db, sql: "SELECT state FROM batch_jobs WHERE id = ?", arguments: [job.id])
-                if let state, BatchJob.State(rawValue: state)?.isFinal == true { return .rollback }
-                for call in calls { try Store.insertCall(call, db) }
-                let update = try db.makeStatement(sql: "UPDATE batch_job_keys SET outcome = ?, error = ? WHERE job_id = ? AND key = ?")
-                for o in outcomes { try update.execute(arguments: [o.kind.rawValue, o.error, job.id, o.key]) }
-                try Store.updateJob(job, db)
-                stored = true
-                return .commit
-            }
-            return stored
+        try writeImmediately { db in
+            let state = try String.fetchOne(db, sql: "SELECT state FROM batch_jobs WHERE id = ?", arguments: [job.id])
+            if let state, BatchJob.State(rawValue: state)?.isFinal == true { return false }
+            for call in calls { try Store.insertCall(call, db) }
+            let update = try db.makeStatement(sql: "UPDATE batch_job_keys SET outcome = ?, error = ? WHERE job_id = ? AND key = ?")
+            for o in outcomes { try update.execute(arguments: [o.kind.rawValue, o.error, job.id, o.key]) }
+            try Store.updateJob(job, db)
+            return true
         }
     }
 

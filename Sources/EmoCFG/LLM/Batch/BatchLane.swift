@@ -241,56 +241,48 @@ public final class BatchLane: @unchecked Sendable {
             // Keys another process has put in a job of its own (or answered online) since this run
             // queued them are left out of the file before the ledger names it: the store takes a
             // key into one open job only (`insertBatchJobUnlessTaken`), checked again under its write lock.
+            var job = spool.job
             var inserted = false
             while !inserted {
                 let taken: Set<String>
                 do { taken = try store.batchKeysTaken(spool.keys) } catch {
                     report.problems.append("cannot read the batch ledger: \(Store.describe(error)); job \(spool.job.id) not sent")
-                    try? FileManager.default.removeItem(at: spool.url)
-                    lock.withLock { for k in spool.keys { queued.remove(k) } }
+                    discard(spool)
                     continue spools
                 }
                 if !taken.isEmpty {
                     do { try Self.drop(taken, from: spool) } catch {
                         report.problems.append("cannot rewrite \(spool.url.path): \(error); job \(spool.job.id) not sent")
-                        try? FileManager.default.removeItem(at: spool.url)
-                        lock.withLock { for k in spool.keys { queued.remove(k) } }
+                        discard(spool)
                         continue spools
                     }
                     report.takenElsewhere += taken.count
                     lock.withLock { for k in taken { queued.remove(k) } }
                 }
                 guard !spool.keys.isEmpty else {
-                    try? FileManager.default.removeItem(at: spool.url)
+                    discard(spool)
                     continue spools
                 }
-                let worst = spool.worstCost
-                guard await budget.reserve(worst) else {
-                    report.overBudget += 1
-                    try? FileManager.default.removeItem(at: spool.url)
-                    lock.withLock { for k in spool.keys { queued.remove(k) } }
-                    continue spools
-                }
-                var job = spool.job
                 job.requests = spool.keys.count
                 job.bytes = spool.bytes
-                job.reservedCost = worst
+                job.reservedCost = spool.worstCost
+                guard await budget.reserve(job.reservedCost) else {
+                    report.overBudget += 1
+                    discard(spool)
+                    continue spools
+                }
                 do {
                     inserted = try store.insertBatchJobUnlessTaken(job, keys: spool.keys)
                 } catch {
-                    await budget.settle(reserved: worst, actual: 0)
+                    await budget.settle(reserved: job.reservedCost, actual: 0)
                     report.problems.append("cannot write batch job \(job.id) into the store: \(Store.describe(error)); nothing of it was sent")
                     continue spools
                 }
                 // Taken between the check and the write lock: settle and check again.
-                if !inserted { await budget.settle(reserved: worst, actual: 0) }
+                if !inserted { await budget.settle(reserved: job.reservedCost, actual: 0) }
             }
-            var job = spool.job
-            job.requests = spool.keys.count
-            job.bytes = spool.bytes
-            job.reservedCost = spool.worstCost
             lock.withLock {
-                reserved[job.id] = spool.worstCost
+                reserved[job.id] = job.reservedCost
                 for k in spool.keys {
                     inFlight[k] = job.id
                     queued.remove(k)
@@ -312,6 +304,12 @@ public final class BatchLane: @unchecked Sendable {
         report.open = open.count
         report.openRequests = open.reduce(0) { $0 + $1.requests }
         return report
+    }
+
+    /// Sends a spool's requests in no job this run: its file goes, and its keys may be queued again.
+    private func discard(_ spool: Spool) {
+        try? FileManager.default.removeItem(at: spool.url)
+        lock.withLock { for k in spool.keys { queued.remove(k) } }
     }
 
     /// Removes the lines of `dropped` from a spool's file (a line per key, in `keys` order) and from
