@@ -300,6 +300,17 @@ public struct Exporter {
         var directoryOf: [Int: Int] = [:]
         var shardOf: [Int: Int32] = [:]
         var shards: [(key: ShardKey, full: ShardSink)] = []
+        /// The `full` or `sampled` file of a shard (train-side files get a line index for the curation).
+        func shardSink(_ key: ShardKey, _ set: String) throws -> ShardSink {
+            let path = key.path(set, zstd: zstd)
+            return try sink(path, ExportedFile(path: path, set: set, side: key.side, directory: key.directory, source: key.source,
+                                               task: key.task, lines: 0, sha256: ""), index: key.side == "train")
+        }
+        /// A new shard, its full file open: its number.
+        func newShard(_ key: ShardKey) throws -> Int32 {
+            shards.append((key, try shardSink(key, "full")))
+            return Int32(shards.count - 1)
+        }
 
         var strata = ByteTable()
         var candidates: [[Candidate]] = []
@@ -377,13 +388,8 @@ public struct Exporter {
             let packed = c.side << 48 | directory << 32 | c.source << 16 | task
             let shard: Int32
             if let s = shardOf[packed] { shard = s } else {
-                let key = ShardKey(side: sideNames.string(c.side), directory: directories.string(directory),
-                                   source: sources.string(c.source), task: tasks.string(task))
-                let full = key.path("full", zstd: zstd)
-                let s = try sink(full, ExportedFile(path: full, set: "full", side: key.side, directory: key.directory, source: key.source,
-                                                    task: key.task, lines: 0, sha256: ""), index: c.side == train)
-                shard = Int32(shards.count)
-                shards.append((key, s))
+                shard = try newShard(ShardKey(side: sideNames.string(c.side), directory: directories.string(directory),
+                                              source: sources.string(c.source), task: tasks.string(task)))
                 shardOf[packed] = shard
             }
 
@@ -469,12 +475,7 @@ public struct Exporter {
             }
             let rlShard: Int32
             if let s = rlShardOf[c.source] { rlShard = s } else {
-                let key = ShardKey(side: "train", directory: RLExport.directory, source: sources.string(c.source), task: RLExport.directory)
-                let full = key.path("full", zstd: zstd)
-                let s = try sink(full, ExportedFile(path: full, set: "full", side: key.side, directory: key.directory, source: key.source,
-                                                    task: key.task, lines: 0, sha256: ""), index: true)
-                rlShard = Int32(shards.count)
-                shards.append((key, s))
+                rlShard = try newShard(ShardKey(side: "train", directory: RLExport.directory, source: sources.string(c.source), task: RLExport.directory))
                 rlShardOf[c.source] = rlShard
             }
             let rlOffset = shards[Int(rlShard)].full.append(rlLine)
@@ -491,10 +492,7 @@ public struct Exporter {
         try writer.drain()
         var held: [(index: Int, evaluation: Int8, aspect: Int8, videosAt: Int32, line: [UInt8])] = []
         for (shard, list) in chosen.enumerated() where !list.isEmpty {
-            let key = shards[shard].key
-            let path = key.path("sampled", zstd: zstd)
-            let sampled = try sink(path, ExportedFile(path: path, set: "sampled", side: key.side, directory: key.directory, source: key.source,
-                                                      task: key.task, lines: 0, sha256: ""), index: key.side == "train")
+            let sampled = try shardSink(shards[shard].key, "sampled")
             let back = try ShardReadBack(shards[shard].full)
             for c in list.sorted(by: { $0.index < $1.index }) {
                 line.removeAll(keepingCapacity: true)

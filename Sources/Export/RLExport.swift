@@ -33,17 +33,8 @@ enum RLExport {
     /// `tree` as JSON strings or `null`.
     static func render(prompt: UnsafeBufferPointer<UInt8>, options: JSONLine.Options?, task: StaticString,
                        solution: UnsafeBufferPointer<UInt8>?, tree: String?, quotedVideo: [UInt8], into out: inout [UInt8]) {
-        JSONLine.appendLiteral(#"{"messages":[{"content":"<video>"#, to: &out)
-        JSONLine.appendEscaped(prompt, to: &out)
-        if let options {
-            options.bytes.withUnsafeBufferPointer { ob in
-                for r in options.ranges {
-                    out.append(0x5C); out.append(UInt8(ascii: "n"))
-                    JSONLine.appendEscaped(UnsafeBufferPointer(rebasing: ob[r]), to: &out)
-                }
-            }
-        }
-        JSONLine.appendLiteral(#"","role":"user"}],"solution":"#, to: &out)
+        JSONLine.appendUserTurn(question: prompt, options: options, to: &out)
+        JSONLine.appendLiteral(#"}],"solution":"#, to: &out)
         if let solution {
             out.append(0x22)
             JSONLine.appendEscaped(solution, to: &out)

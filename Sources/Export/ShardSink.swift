@@ -195,12 +195,9 @@ enum JSONLine {
         return false
     }
 
-    /// `{"messages":[{"content":"<video>…","role":"user"},{"content":"…","role":"assistant"}],"videos":["…"]}`:
-    /// the user turn is the question, with the options (one per line) after it when `options` is given;
-    /// `quotedVideo` is the video path already quoted. Returns where `"videos"` starts, which is where
-    /// the QA ground truth's items carry `"source":"…",`.
-    static func render(question: UnsafeBufferPointer<UInt8>, options: Options?, answer: UnsafeBufferPointer<UInt8>,
-                       quotedVideo: [UInt8], into out: inout [UInt8]) -> Int {
+    /// `{"messages":[{"content":"<video>…","role":"user"`: the line's start up to the user turn's closing
+    /// brace, the question with the options (one per line) after it when `options` is given.
+    static func appendUserTurn(question: UnsafeBufferPointer<UInt8>, options: Options?, to out: inout [UInt8]) {
         appendLiteral(#"{"messages":[{"content":"<video>"#, to: &out)
         appendEscaped(question, to: &out)
         if let options {
@@ -211,7 +208,17 @@ enum JSONLine {
                 }
             }
         }
-        appendLiteral(#"","role":"user"},{"content":""#, to: &out)
+        appendLiteral(#"","role":"user""#, to: &out)
+    }
+
+    /// `{"messages":[{"content":"<video>…","role":"user"},{"content":"…","role":"assistant"}],"videos":["…"]}`:
+    /// the user turn is the question, with the options (one per line) after it when `options` is given;
+    /// `quotedVideo` is the video path already quoted. Returns where `"videos"` starts, which is where
+    /// the QA ground truth's items carry `"source":"…",`.
+    static func render(question: UnsafeBufferPointer<UInt8>, options: Options?, answer: UnsafeBufferPointer<UInt8>,
+                       quotedVideo: [UInt8], into out: inout [UInt8]) -> Int {
+        appendUserTurn(question: question, options: options, to: &out)
+        appendLiteral(#"},{"content":""#, to: &out)
         appendEscaped(answer, to: &out)
         appendLiteral(#"","role":"assistant"}],"#, to: &out)
         let videosAt = out.count
