@@ -224,18 +224,7 @@ public enum FrameSampler {
         defer { VideosInFlight.shared.leave() }
         let threads = decoderThreads ?? Self.decoderThreads(videosInFlight: inFlight)
         let reader = try VideoFrameReader(path: path, decoderThreads: Int32(clamping: threads))
-        let length = try reader.duration()
-        var start = 0.0, end = length
-        if let window {
-            guard window.end > window.start else {
-                throw FrameSamplingError(path: path, message: "empty time window \(window.start)–\(window.end) s")
-            }
-            guard window.start < length else {
-                throw FrameSamplingError(path: path, message: String(format: "time window starts at %.3f s, after the end of the video (%.3f s)", window.start, length))
-            }
-            start = max(0, window.start)
-            end = min(window.end, length)
-        }
+        let (start, end) = try span(of: window, length: try reader.duration(), path: path)
         var taken = 0
         var lastTime: Double? = nil
         let targets = targetTimes(start: start, end: end, count: count)
@@ -253,13 +242,29 @@ public enum FrameSampler {
             // Two targets on one frame (a clip with fewer frames than N) give that frame once.
             if let lastTime, time <= lastTime { continue }
             lastTime = time
-            let index = reader.fps.map { Int((time * $0).rounded()) } ?? taken
-            try body(frame, index, time)
+            try body(frame, index(of: time, fps: reader.fps, taken: taken), time)
             taken += 1
         }
         guard taken > 0 else {
             throw FrameSamplingError(path: path, message: "no picture could be decoded\(reader.reasonSuffix)")
         }
+    }
+
+    /// The span sampled of a video `length` seconds long: the window cut to the video, or the whole.
+    static func span(of window: TimeWindow?, length: Double, path: String) throws(FrameSamplingError) -> (start: Double, end: Double) {
+        guard let window else { return (0, length) }
+        guard window.end > window.start else {
+            throw FrameSamplingError(path: path, message: "empty time window \(window.start)–\(window.end) s")
+        }
+        guard window.start < length else {
+            throw FrameSamplingError(path: path, message: String(format: "time window starts at %.3f s, after the end of the video (%.3f s)", window.start, length))
+        }
+        return (max(0, window.start), min(window.end, length))
+    }
+
+    /// A taken frame's number: its time × the frame rate, rounded; without a rate, how many were taken before it.
+    static func index(of time: Double, fps: Double?, taken: Int) -> Int {
+        fps.map { Int((time * $0).rounded()) } ?? taken
     }
 }
 
@@ -289,13 +294,7 @@ extension FrameSampler {
         var counted = 0
         defer { for _ in 0..<counted { VideosInFlight.shared.leave() } }
         let first = try VideoFrameReader(path: path, decoderThreads: 1)
-        let length = try first.duration()
-        var start = 0.0, end = length
-        if let window {
-            guard window.end > window.start, window.start < length else { return nil }  // the one decoder says why
-            start = max(0, window.start)
-            end = min(window.end, length)
-        }
+        let (start, end) = try span(of: window, length: try first.duration(), path: path)
         let targets = targetTimes(start: start, end: end, count: options.count)
         guard let shares = Self.shares(targets: targets, keyframes: first.keyframeTimes(), ways: ways), shares.count > 1 else { return nil }
         // The other decoders count as videos in flight too, so that a clip opened meanwhile shares the cores with them.
@@ -307,7 +306,6 @@ extension FrameSampler {
         struct Share { var frames: [(time: Double, width: Int, height: Int, jpeg: Data)] = []; var stopped = false }
         nonisolated(unsafe) var results = [Result<Share, FrameSamplingError>](repeating: .success(Share()), count: shares.count)
         nonisolated(unsafe) let firstReader = first
-        let (from, to) = (start, end)
         DispatchQueue.concurrentPerform(iterations: shares.count) { k in
             results[k] = Result { () throws(FrameSamplingError) -> Share in
                 let reader = k == 0 ? firstReader : try VideoFrameReader(path: path, decoderThreads: 1)
@@ -316,9 +314,9 @@ extension FrameSampler {
                 var lastTime: Double?
                 for i in shares[k] {
                     let next = i + 1 < targets.count ? targets[i + 1] : nil
-                    guard let frame = try reader.frame(at: targets[i], notBefore: from, next: next) else { share.stopped = true; break }
+                    guard let frame = try reader.frame(at: targets[i], notBefore: start, next: next) else { share.stopped = true; break }
                     let time = reader.seconds(of: frame)
-                    if time >= to { share.stopped = true; break }
+                    if time >= end { share.stopped = true; break }
                     if let lastTime, time <= lastTime { continue }
                     lastTime = time
                     let (w, h, jpeg) = try encoder.encode(frame)
@@ -334,7 +332,7 @@ extension FrameSampler {
             for f in share.frames {
                 if let lastTime, f.time <= lastTime { continue }
                 lastTime = f.time
-                out.append(SampledFrame(index: first.fps.map { Int((f.time * $0).rounded()) } ?? out.count, time: f.time,
+                out.append(SampledFrame(index: index(of: f.time, fps: first.fps, taken: out.count), time: f.time,
                                         width: f.width, height: f.height, jpeg: f.jpeg))
             }
             if share.stopped { break }
