@@ -141,6 +141,11 @@ def find_files(root):
 RL_TASKS = {"affective_tree", "mcq_accuracy", "mcq_f1"}
 
 
+def bad_video_path(v):
+    """Not a relative videos/<Folder>/... path inside the export (absolute, or climbing out with ..)."""
+    return os.path.isabs(v) or ".." in v.split("/") or not v.startswith("videos/")
+
+
 def check_rl_sample(obj, where, rep, videos_seen, side):
     """A jsons/train/rl/ line: ms-swift's GRPO shape (the user turn only) with the reward's columns."""
     ok = True
@@ -160,7 +165,7 @@ def check_rl_sample(obj, where, rep, videos_seen, side):
             and isinstance(msgs[0].get("content"), str)):
         bad("messages is not exactly the user turn")
         return False
-    if not isinstance(vids, list) or not vids or not all(isinstance(v, str) and v.startswith("videos/") for v in vids):
+    if not isinstance(vids, list) or not vids or not all(isinstance(v, str) and not bad_video_path(v) for v in vids):
         bad("videos missing, empty or not relative videos/<Folder>/... paths")
         return False
     if msgs[0]["content"].count("<video>") != len(vids):
@@ -224,7 +229,7 @@ def check_sample(obj, where, rep, videos_seen, side, is_gt=False):
         key = (msgs[0]["content"], tuple(vids))
         rep.answers.setdefault(key, {}).setdefault(msgs[-1]["content"], where)
     for v in vids:
-        if os.path.isabs(v) or ".." in v.split("/") or not v.startswith("videos/"):
+        if bad_video_path(v):
             bad(f"video path {v!r} is not a relative videos/<Folder>/... path")
         videos_seen.setdefault(v, set()).add(side)
     if is_gt:
